@@ -1,0 +1,1 @@
+"""Harbor tenants and memberships: who belongs where, and in which role."""

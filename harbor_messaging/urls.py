@@ -1,0 +1,34 @@
+"""Pages under the language prefix, the JSON API under /api/, auth and admin without one."""
+
+from __future__ import annotations
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, register_converter
+from django.views.generic import RedirectView
+
+from .converters import IdConverter
+from .tenants import views as tenant_views
+
+register_converter(IdConverter, "id")
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/en/harbor/", permanent=False)),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include("messaging.urls")),
+    path("healthz", tenant_views.healthz, name="healthz"),
+]
+
+urlpatterns += i18n_patterns(
+    path("harbor/", tenant_views.home, name="home"),
+    path("harbor/tenant/", tenant_views.switch_tenant, name="switch-tenant"),
+    path("harbor/", include("messaging.page_urls")),
+    prefix_default_language=True,
+)

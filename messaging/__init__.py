@@ -1,0 +1,1 @@
+"""Harbor messages: send, read, edit and delete, per tenant, with per-recipient state."""

@@ -1,0 +1,429 @@
+"""Writes: each action checks (check_*), writes in one transaction (do_*), then notifies.
+
+Events leave only through notify_*, which hands them to publish_on_commit(), so nothing is
+published for a change that did not commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
+from harbor_messaging.tenants.models import Tenant
+from harbor_messaging.tenants.selectors import TenantAccess
+
+from . import events
+from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
+from .rendering import render_body_html
+from .selectors import (
+    ViewedMessage,
+    member_user_ids,
+    message_for_viewer,
+    messages_json,
+    unread_count_for,
+    unread_counts_for_users,
+)
+from .serialization import iso
+
+ALL = "all"
+BULK_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Draft:
+    subject: str
+    body: str
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def check_draft(*, subject: str, body: str) -> Draft:
+    if len(subject) > SUBJECT_MAX:
+        raise InvalidInput(f"subject is longer than {SUBJECT_MAX} characters.", field="subject")
+    if len(body) > BODY_MAX:
+        raise InvalidInput(f"body is longer than {BODY_MAX} characters.", field="body")
+    if not subject.strip() and not body.strip():
+        raise InvalidInput("Write a subject or a body.", field="body")
+    return Draft(subject=subject.strip(), body=body)
+
+
+def check_recipients(
+    *, access: TenantAccess, sender: User, recipient_ids: list[int] | Literal["all"]
+) -> tuple[list[int], str]:
+    """The recipients' user ids and the audience, or why they may not be addressed."""
+    tenant = access.tenant
+    if recipient_ids == ALL:
+        if not access.can_message_all:
+            raise Forbidden("Only tenant admins may message the whole tenant.")
+        ids = sorted(member_user_ids(tenant) - {sender.pk})
+        if not ids:
+            raise InvalidInput("The tenant has no other members to message.", field="recipientIds")
+        return ids, Message.Audience.TENANT
+    if not recipient_ids:
+        raise InvalidInput("Choose at least one recipient.", field="recipientIds")
+    if len(recipient_ids) > RECIPIENTS_MAX:
+        raise InvalidInput(
+            f"At most {RECIPIENTS_MAX} recipients.",
+            field="recipientIds",
+            details={"maxItems": RECIPIENTS_MAX},
+        )
+    if sender.pk in recipient_ids:
+        raise InvalidInput("You cannot send a message to yourself.", field="recipientIds")
+    assert isinstance(recipient_ids, list)
+    members = member_user_ids(tenant, among=recipient_ids)
+    unknown = [i for i in recipient_ids if i not in members]
+    if unknown:
+        raise InvalidInput(
+            "Some recipients are not members of this tenant.",
+            field="recipientIds",
+            details={"unknown": unknown},
+        )
+    return list(recipient_ids), Message.Audience.DIRECT
+
+
+def check_reply_to(*, user: User, tenant: Tenant, reply_to_id: int | None) -> Message | None:
+    if reply_to_id is None:
+        return None
+    try:
+        viewed = message_for_viewer(user=user, message_id=reply_to_id)
+    except NotFound as exc:
+        raise InvalidInput("replyToId names no message you can see.", field="replyToId") from exc
+    if viewed.message.tenant_id != tenant.pk:
+        raise InvalidInput("replyToId names no message you can see.", field="replyToId")
+    return viewed.message
+
+
+def check_sender_of(*, user: User, message_id: int) -> ViewedMessage:
+    viewed = message_for_viewer(user=user, message_id=message_id)
+    if viewed.message.sender_id != user.pk:
+        raise Forbidden("Only the sender may change this message.")
+    return viewed
+
+
+def check_recipient_of(*, user: User, message_id: int) -> ViewedMessage:
+    viewed = message_for_viewer(user=user, message_id=message_id)
+    if viewed.delivery is None:
+        raise Forbidden("Only a recipient has read state for this message.")
+    return viewed
+
+
+# -- send ------------------------------------------------------------------------------------
+
+
+def do_send_message(
+    *,
+    sender: User,
+    access: TenantAccess,
+    recipient_ids: list[int] | Literal["all"],
+    subject: str,
+    body: str,
+    reply_to_id: int | None = None,
+) -> Message:
+    draft = check_draft(subject=subject, body=body)
+    tenant = access.tenant
+    reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
+    with transaction.atomic():
+        ids, audience = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
+        message = Message.objects.create(
+            tenant=tenant,
+            sender=sender,
+            subject=draft.subject,
+            body=draft.body,
+            audience=audience,
+            reply_to=reply_to,
+            thread_root_id=(reply_to.thread_id if reply_to is not None else None),
+            recipient_count=len(ids),
+        )
+        MessageRecipient.objects.bulk_create(
+            [
+                MessageRecipient(
+                    message=message, user_id=uid, tenant=tenant, created_at=message.created_at
+                )
+                for uid in ids
+            ],
+            batch_size=BULK_BATCH,
+        )
+        notify_message_sent(message=message, tenant=tenant, recipient_ids=ids)
+    return message
+
+
+def notify_message_sent(*, message: Message, tenant: Tenant, recipient_ids: list[int]) -> None:
+    sender = message.sender
+    sender_view = messages_json(
+        [ViewedMessage(message, None)], viewer=sender, tenant_slug=tenant.slug
+    )[0]
+    recipient_view = dict(sender_view, isRead=False, readAt=None, isSender=False)
+    out = [
+        # The sender's other tabs show it in their sent box.
+        events.MessageEvent(
+            events.MESSAGE_NEW,
+            tenant.slug,
+            message.pk,
+            {"message": sender_view},
+            user_ids=(sender.pk,),
+        )
+    ]
+    if message.audience == Message.Audience.DIRECT:
+        counts = unread_counts_for_users(recipient_ids, tenant)
+        out.extend(
+            events.MessageEvent(
+                events.MESSAGE_NEW,
+                tenant.slug,
+                message.pk,
+                {"message": recipient_view, "unreadCount": counts[uid]},
+                user_ids=(uid,),
+            )
+            for uid in recipient_ids
+        )
+    else:
+        # One event to the whole tenant; each client counts it as one more unread.
+        out.append(
+            events.MessageEvent(
+                events.MESSAGE_NEW,
+                tenant.slug,
+                message.pk,
+                {"message": recipient_view},
+                to_tenant=True,
+            )
+        )
+    events.publish_on_commit(out)
+
+
+# -- edit ------------------------------------------------------------------------------------
+
+
+def do_edit_message(
+    *, user: User, message_id: int, subject: str | None, body: str | None
+) -> Message:
+    if subject is None and body is None:
+        raise InvalidInput("Send a subject or a body to change.", field="body")
+    with transaction.atomic():
+        viewed = check_sender_of(user=user, message_id=message_id)
+        message = Message.objects.select_for_update().get(pk=viewed.message.pk)
+        draft = check_draft(
+            subject=message.subject if subject is None else subject,
+            body=message.body if body is None else body,
+        )
+        changed: dict[str, object] = {}
+        if draft.subject != message.subject:
+            message.subject = draft.subject
+            changed["subject"] = draft.subject
+        if draft.body != message.body:
+            message.body = draft.body
+            changed["body"] = draft.body
+            changed["bodyHtml"] = render_body_html(draft.body)
+        if not changed:
+            return viewed.message
+        message.edited_at = timezone.now()
+        message.save(update_fields=["subject", "body", "edited_at", "updated_at"])
+        message.sender = viewed.message.sender
+        message.tenant = viewed.message.tenant
+        changed["editedAt"] = iso(message.edited_at)
+        changed["updatedAt"] = iso(message.updated_at)
+        notify_message_updated(message=message, changed=changed)
+    return message
+
+
+def _audience_targets(message: Message) -> list[tuple[tuple[int, ...], bool]]:
+    """Where an event about the message goes: its sender and recipients, or the tenant."""
+    if message.audience == Message.Audience.DIRECT:
+        user_ids = [
+            message.sender_id,
+            *MessageRecipient.objects.filter(
+                message_id=message.pk, deleted_at__isnull=True
+            ).values_list("user_id", flat=True),
+        ]
+        return [(tuple(user_ids), False)]
+    return [((message.sender_id,), False), ((), True)]
+
+
+def notify_message_updated(*, message: Message, changed: dict[str, object]) -> None:
+    slug = message.tenant.slug
+    events.publish_on_commit(
+        [
+            events.MessageEvent(
+                events.MESSAGE_UPDATE,
+                slug,
+                message.pk,
+                dict(changed),
+                user_ids=user_ids,
+                to_tenant=to_tenant,
+            )
+            for user_ids, to_tenant in _audience_targets(message)
+        ]
+    )
+
+
+# -- delete ----------------------------------------------------------------------------------
+
+
+def do_delete_message(*, user: User, message_id: int) -> str:
+    """Delete for everyone (sender) or from one's own inbox (recipient); returns the scope."""
+    with transaction.atomic():
+        viewed = message_for_viewer(user=user, message_id=message_id)
+        now = timezone.now()
+        message = viewed.message
+        if message.sender_id == user.pk:
+            affected = list(
+                MessageRecipient.objects.filter(
+                    message_id=message.pk, deleted_at__isnull=True
+                ).values_list("user_id", "read_at")
+            )
+            MessageRecipient.objects.filter(message_id=message.pk, deleted_at__isnull=True).update(
+                deleted_at=now
+            )
+            Message.objects.filter(pk=message.pk).update(
+                deleted_at=now, subject="", body="", updated_at=now
+            )
+            notify_message_deleted_for_everyone(
+                message=message, recipients=[uid for uid, _ in affected]
+            )
+            return "everyone"
+        assert viewed.delivery is not None
+        MessageRecipient.objects.filter(pk=viewed.delivery.pk).update(deleted_at=now)
+        notify_message_deleted_for_me(message=message, user_id=user.pk)
+        return "me"
+
+
+def notify_message_deleted_for_everyone(*, message: Message, recipients: list[int]) -> None:
+    tenant = message.tenant
+    out = [
+        events.MessageEvent(
+            events.MESSAGE_DELETE,
+            tenant.slug,
+            message.pk,
+            {"scope": "everyone"},
+            user_ids=(message.sender_id,),
+        )
+    ]
+    if message.audience == Message.Audience.DIRECT:
+        counts = unread_counts_for_users(recipients, tenant)
+        out.extend(
+            events.MessageEvent(
+                events.MESSAGE_DELETE,
+                tenant.slug,
+                message.pk,
+                {"scope": "everyone", "unreadCount": counts[uid]},
+                user_ids=(uid,),
+            )
+            for uid in recipients
+        )
+    else:
+        out.append(
+            events.MessageEvent(
+                events.MESSAGE_DELETE,
+                tenant.slug,
+                message.pk,
+                {"scope": "everyone"},
+                to_tenant=True,
+            )
+        )
+    events.publish_on_commit(out)
+
+
+def notify_message_deleted_for_me(*, message: Message, user_id: int) -> None:
+    count = unread_count_for(user_id, message.tenant)
+    events.publish_on_commit(
+        [
+            events.MessageEvent(
+                events.MESSAGE_DELETE,
+                message.tenant.slug,
+                message.pk,
+                {"scope": "me", "unreadCount": count},
+                user_ids=(user_id,),
+            )
+        ]
+    )
+
+
+# -- read state ------------------------------------------------------------------------------
+
+
+def do_mark_read(*, user: User, message_id: int, read: bool) -> ViewedMessage:
+    with transaction.atomic():
+        viewed = check_recipient_of(user=user, message_id=message_id)
+        delivery = viewed.delivery
+        assert delivery is not None
+        if (delivery.read_at is not None) == read:
+            return viewed
+        read_at = timezone.now() if read else None
+        # The filter makes a concurrent double-mark count once.
+        updated = MessageRecipient.objects.filter(pk=delivery.pk, read_at__isnull=read).update(
+            read_at=read_at
+        )
+        delivery.read_at = read_at
+        if updated:
+            notify_read_state(
+                user_id=user.pk,
+                tenant=viewed.message.tenant,
+                message_ids=[viewed.message.pk],
+                read=read,
+                read_at=read_at,
+            )
+    return viewed
+
+
+def do_mark_all_read(*, user: User, access: TenantAccess) -> int:
+    with transaction.atomic():
+        unread = MessageRecipient.objects.filter(
+            user_id=user.pk,
+            tenant_id=access.tenant.pk,
+            deleted_at__isnull=True,
+            read_at__isnull=True,
+        )
+        message_ids = list(unread.values_list("message_id", flat=True))
+        if not message_ids:
+            return 0
+        now = timezone.now()
+        updated = MessageRecipient.objects.filter(
+            user_id=user.pk, message_id__in=message_ids, read_at__isnull=True
+        ).update(read_at=now)
+        notify_all_read(user_id=user.pk, tenant=access.tenant, read_at=now)
+    return updated
+
+
+def notify_read_state(
+    *,
+    user_id: int,
+    tenant: Tenant,
+    message_ids: list[int],
+    read: bool,
+    read_at: datetime | None,
+) -> None:
+    count = unread_count_for(user_id, tenant)
+    stamp = iso(read_at)
+    events.publish_on_commit(
+        [
+            events.MessageEvent(
+                events.MESSAGE_READ,
+                tenant.slug,
+                mid,
+                {"read": read, "readAt": stamp, "unreadCount": count},
+                user_ids=(user_id,),
+            )
+            for mid in message_ids
+        ]
+    )
+
+
+def notify_all_read(*, user_id: int, tenant: Tenant, read_at: datetime) -> None:
+    """One event for "read all", however many messages it touched (messageId is null)."""
+    count = unread_count_for(user_id, tenant)
+    events.publish_on_commit(
+        [
+            events.MessageEvent(
+                events.MESSAGE_READ,
+                tenant.slug,
+                None,
+                {"read": True, "readAt": iso(read_at), "unreadCount": count, "all": True},
+                user_ids=(user_id,),
+            )
+        ]
+    )

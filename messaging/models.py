@@ -1,0 +1,103 @@
+"""Message and per-recipient state tables, indexed for the inbox page and the unread count."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from harbor_messaging.tenants.models import Tenant
+
+SUBJECT_MAX = 200
+BODY_MAX = 20_000
+RECIPIENTS_MAX = 500
+
+
+class Message(models.Model):
+    class Audience(models.TextChoices):
+        DIRECT = "direct", _("Chosen members")
+        TENANT = "tenant", _("Whole tenant")
+        BROADCAST = "broadcast", _("Broadcast")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_messages"
+    )
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX, blank=True)
+    body = models.TextField(_("body"), max_length=BODY_MAX, blank=True)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.DIRECT)
+    is_broadcast = models.BooleanField(_("broadcast"), default=False)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    # The first message of the thread; null on that first message itself.
+    thread_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="thread_messages"
+    )
+    recipient_count = models.PositiveIntegerField(default=0)
+    has_attachments = models.BooleanField(default=False)
+    attachment_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # Set when the sender deletes it for everyone; its text is cleared at the same time.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [
+            # The sent box: one sender in one tenant, newest first, live messages only.
+            models.Index(
+                fields=["sender", "tenant", "-created_at", "-id"],
+                name="message_sent_box",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["thread_root", "created_at"], name="message_thread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject[:40]}"
+
+    @property
+    def thread_id(self) -> int:
+        return self.thread_root_id or self.pk
+
+
+class MessageRecipient(models.Model):
+    """One recipient's copy of a message: their own read and delete state."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_deliveries"
+    )
+    # Copied from the message so the inbox and the unread count never join it to filter or sort.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message recipient")
+        verbose_name_plural = _("message recipients")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="recipient_message_user"),
+        ]
+        indexes = [
+            # The inbox page: keyset on (created_at, message) within one user's tenant box.
+            models.Index(
+                fields=["user", "tenant", "-created_at", "-message"],
+                name="recipient_inbox",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The unread count and the unread filter touch only the unread rows.
+            models.Index(
+                fields=["user", "tenant", "-created_at", "-message"],
+                name="recipient_unread",
+                condition=Q(deleted_at__isnull=True, read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id} to user {self.user_id}"

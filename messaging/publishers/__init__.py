@@ -1,0 +1,1 @@
+"""Where messaging events go: one module per publisher, chosen by HARBOR_EVENT_PUBLISHER."""

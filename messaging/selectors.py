@@ -1,0 +1,316 @@
+"""Reads: inbox and sent pages by keyset cursor, one message, a thread, counts and stats."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Q, QuerySet
+
+from harbor_messaging.errors import InvalidInput, NotFound
+from harbor_messaging.tenants.models import Membership, Tenant
+from harbor_messaging.tenants.selectors import TenantAccess
+
+from .models import Message, MessageRecipient
+from .serialization import display_name, message_json
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 100
+SEARCH_MAX = 200
+MEMBERS_MAX = 100
+
+
+@dataclass(frozen=True)
+class ViewedMessage:
+    """A message with the viewer's own recipient row (None when the viewer sent it)."""
+
+    message: Message
+    delivery: MessageRecipient | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ViewedMessage]
+    next_cursor: str | None
+
+
+# -- cursors ---------------------------------------------------------------------------------
+
+
+def encode_cursor(created_at: dt.datetime, message_id: int) -> str:
+    raw = json.dumps([created_at.astimezone(dt.UTC).isoformat(), message_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_raw, message_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        created_at = dt.datetime.fromisoformat(created_raw)
+        if (
+            created_at.tzinfo is None
+            or isinstance(message_id, bool)
+            or not isinstance(message_id, int)
+        ):
+            raise ValueError("bad cursor")
+        if not 0 < message_id < 2**63:
+            raise ValueError("bad cursor")
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
+        raise InvalidInput("cursor is not one this API gave out.", field="cursor") from exc
+    return created_at, message_id
+
+
+# -- lists -----------------------------------------------------------------------------------
+
+
+def _search(q: str, prefix: str) -> Q:
+    return Q(**{f"{prefix}subject__icontains": q}) | Q(**{f"{prefix}body__icontains": q})
+
+
+def inbox_page(
+    *,
+    user: User,
+    tenant: Tenant,
+    unread_only: bool = False,
+    q: str = "",
+    limit: int = PAGE_DEFAULT,
+    cursor: str | None = None,
+) -> Page:
+    deliveries = MessageRecipient.objects.filter(
+        user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
+    )
+    if unread_only:
+        deliveries = deliveries.filter(read_at__isnull=True)
+    if q:
+        deliveries = deliveries.filter(_search(q, "message__"))
+    if cursor:
+        created_at, message_id = decode_cursor(cursor)
+        deliveries = deliveries.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, message_id__lt=message_id)
+        )
+    rows = list(
+        deliveries.select_related("message", "message__sender").order_by(
+            "-created_at", "-message_id"
+        )[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].message_id) if more else None
+    return Page([ViewedMessage(r.message, r) for r in rows], next_cursor)
+
+
+def sent_page(
+    *,
+    user: User,
+    tenant: Tenant,
+    q: str = "",
+    limit: int = PAGE_DEFAULT,
+    cursor: str | None = None,
+) -> Page:
+    messages = Message.objects.filter(
+        sender_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
+    )
+    if q:
+        messages = messages.filter(_search(q, ""))
+    if cursor:
+        created_at, message_id = decode_cursor(cursor)
+        messages = messages.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=message_id)
+        )
+    rows = list(messages.select_related("sender").order_by("-created_at", "-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None
+    return Page([ViewedMessage(m, None) for m in rows], next_cursor)
+
+
+# -- one message and threads -----------------------------------------------------------------
+
+
+def _visible_messages(user: User) -> QuerySet[Message]:
+    """Live messages the user sent or still has in their inbox, in tenants they belong to."""
+    visible = Message.objects.filter(deleted_at__isnull=True).filter(
+        Q(sender_id=user.pk) | Q(deliveries__user_id=user.pk, deliveries__deleted_at__isnull=True)
+    )
+    if not user.is_superuser:
+        visible = visible.filter(tenant__memberships__user_id=user.pk)
+    return visible.distinct()
+
+
+def _with_delivery(user: User, messages: Iterable[Message]) -> list[ViewedMessage]:
+    messages = list(messages)
+    deliveries = {
+        d.message_id: d
+        for d in MessageRecipient.objects.filter(
+            user_id=user.pk, message_id__in=[m.pk for m in messages], deleted_at__isnull=True
+        )
+    }
+    return [ViewedMessage(m, deliveries.get(m.pk)) for m in messages]
+
+
+def message_for_viewer(*, user: User, message_id: int) -> ViewedMessage:
+    message = (
+        _visible_messages(user).select_related("sender", "tenant").filter(pk=message_id).first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    return _with_delivery(user, [message])[0]
+
+
+def thread_for_viewer(*, user: User, thread_id: int) -> list[ViewedMessage]:
+    messages = list(
+        _visible_messages(user)
+        .filter(Q(pk=thread_id, thread_root__isnull=True) | Q(thread_root_id=thread_id))
+        .select_related("sender", "tenant")
+        .order_by("created_at", "id")
+    )
+    if not messages:
+        raise NotFound("No such thread.")
+    return _with_delivery(user, messages)
+
+
+# -- the JSON of a list ----------------------------------------------------------------------
+
+
+def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[User]]:
+    """The recipients to show, for messages sent to chosen members, in one query."""
+    direct_ids = [m.pk for m in messages if m.audience == Message.Audience.DIRECT]
+    out: dict[int, list[User]] = defaultdict(list)
+    if direct_ids:
+        rows = (
+            MessageRecipient.objects.filter(message_id__in=direct_ids)
+            .select_related("user")
+            .order_by("message_id", "id")
+        )
+        for row in rows:
+            out[row.message_id].append(row.user)
+    return out
+
+
+def messages_json(
+    items: list[ViewedMessage], *, viewer: User, tenant_slug: str | None = None
+) -> list[dict[str, Any]]:
+    recipients = recipients_by_message([i.message for i in items])
+    return [
+        message_json(
+            item.message,
+            tenant_slug=tenant_slug or item.message.tenant.slug,
+            viewer_id=viewer.pk,
+            delivery=item.delivery,
+            recipients=(
+                recipients.get(item.message.pk, [])
+                if item.message.audience == Message.Audience.DIRECT
+                else None
+            ),
+        )
+        for item in items
+    ]
+
+
+# -- counts ----------------------------------------------------------------------------------
+
+
+def unread_count_for(user_id: int, tenant: Tenant) -> int:
+    return MessageRecipient.objects.filter(
+        user_id=user_id, tenant_id=tenant.pk, deleted_at__isnull=True, read_at__isnull=True
+    ).count()
+
+
+def unread_counts_for_users(user_ids: Iterable[int], tenant: Tenant) -> dict[int, int]:
+    """Each user's unread count in the tenant, in one query (users with none get 0)."""
+    ids = list(user_ids)
+    counts = dict.fromkeys(ids, 0)
+    rows = (
+        MessageRecipient.objects.filter(
+            user_id__in=ids, tenant_id=tenant.pk, deleted_at__isnull=True, read_at__isnull=True
+        )
+        .values("user_id")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[row["user_id"]] = row["n"]
+    return counts
+
+
+def unread_counts_by_tenant(user: User) -> dict[str, int]:
+    """Unread counts in every tenant the user belongs to (0 where none)."""
+    slugs = dict(
+        Membership.objects.filter(user_id=user.pk).values_list("tenant_id", "tenant__slug")
+    )
+    counts = dict.fromkeys(slugs.values(), 0)
+    rows = (
+        MessageRecipient.objects.filter(
+            user_id=user.pk,
+            tenant_id__in=list(slugs),
+            deleted_at__isnull=True,
+            read_at__isnull=True,
+        )
+        .values("tenant_id")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[slugs[row["tenant_id"]]] = row["n"]
+    return counts
+
+
+def stats_for(user: User, tenant: Tenant) -> dict[str, int]:
+    inbox = MessageRecipient.objects.filter(
+        user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
+    ).aggregate(
+        total=Count("id"),
+        unread=Count("id", filter=Q(read_at__isnull=True)),
+        with_attachments=Count("id", filter=Q(message__has_attachments=True)),
+    )
+    sent = Message.objects.filter(
+        sender_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
+    ).count()
+    return {
+        "total": inbox["total"],
+        "unread": inbox["unread"],
+        "sent": sent,
+        "withAttachments": inbox["with_attachments"],
+    }
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def addressable_members(*, access: TenantAccess, viewer: User, q: str = "") -> list[dict[str, Any]]:
+    memberships = (
+        Membership.objects.filter(tenant_id=access.tenant.pk, user__is_active=True)
+        .exclude(user_id=viewer.pk)
+        .select_related("user")
+    )
+    if q:
+        memberships = memberships.filter(
+            Q(user__username__icontains=q)
+            | Q(user__first_name__icontains=q)
+            | Q(user__last_name__icontains=q)
+            | Q(user__email__icontains=q)
+        )
+    rows = memberships.order_by("user__first_name", "user__last_name", "user__username")[
+        :MEMBERS_MAX
+    ]
+    return [
+        {
+            "id": m.user.pk,
+            "username": m.user.get_username(),
+            "name": display_name(m.user),
+            "role": m.role,
+        }
+        for m in rows
+    ]
+
+
+def member_user_ids(tenant: Tenant, *, among: Iterable[int] | None = None) -> set[int]:
+    qs = Membership.objects.filter(tenant_id=tenant.pk, user__is_active=True)
+    if among is not None:
+        qs = qs.filter(user_id__in=list(among))
+    return set(qs.values_list("user_id", flat=True))

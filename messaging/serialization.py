@@ -1,0 +1,72 @@
+"""Messages and users as the camelCase JSON of API.md, for one viewer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from .models import Message, MessageRecipient
+from .rendering import render_body_html
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def display_name(user: User) -> str:
+    full = f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".strip()
+    return full or str(user.get_username())
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"id": user.pk, "name": display_name(user)}
+
+
+def message_json(
+    message: Message,
+    *,
+    tenant_slug: str,
+    viewer_id: int,
+    delivery: MessageRecipient | None,
+    recipients: list[User] | None,
+) -> dict[str, Any]:
+    """The message object of API.md as ``viewer_id`` sees it.
+
+    ``delivery`` is the viewer's own recipient row (None for the sender); ``recipients``
+    are the users to list (None when the message went to a whole tenant).
+    """
+    is_sender = message.sender_id == viewer_id
+    if delivery is not None:
+        is_read: bool = delivery.read_at is not None
+        read_at = delivery.read_at
+    else:
+        # A sender has nothing to read in their own message.
+        is_read, read_at = True, None
+    return {
+        "id": message.pk,
+        "tenantId": tenant_slug,
+        "sender": user_json(message.sender),
+        "recipients": [user_json(u) for u in recipients] if recipients is not None else [],
+        "recipientCount": message.recipient_count,
+        "audience": message.audience,
+        "subject": message.subject,
+        "body": message.body,
+        "bodyHtml": render_body_html(message.body),
+        "createdAt": iso(message.created_at),
+        "updatedAt": iso(message.updated_at),
+        "editedAt": iso(message.edited_at),
+        "isRead": is_read,
+        "readAt": iso(read_at),
+        "isSender": is_sender,
+        "isBroadcast": message.is_broadcast,
+        "replyToId": message.reply_to_id,
+        "threadId": message.thread_id,
+        "hasAttachments": message.has_attachments,
+        "attachmentCount": message.attachment_count,
+        "attachments": [],
+        "links": [],
+    }

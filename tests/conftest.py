@@ -1,0 +1,101 @@
+"""Shared fixtures: two tenants with members, and API clients that behave like a browser."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from messaging.publishers.memory import MemoryPublisher
+
+from . import factories
+
+
+class ApiClient:
+    """A logged-in client that enforces CSRF and sends JSON, as the page's script does."""
+
+    def __init__(self, user: User | None = None) -> None:
+        self.client = Client(enforce_csrf_checks=True)
+        self.user = user
+        if user is not None:
+            self.client.force_login(user)
+        # A page load is what gives a browser its CSRF cookie.
+        self.client.get("/en/harbor/" if user is not None else "/accounts/login/")
+        self.csrf = (
+            self.client.cookies["csrftoken"].value if "csrftoken" in self.client.cookies else ""
+        )
+
+    def _headers(self, csrf: bool) -> dict[str, str]:
+        return {"X-CSRFToken": self.csrf} if csrf else {}
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.client.get(path, params or {})
+
+    def post(
+        self, path: str, data: Any = None, *, csrf: bool = True, raw: str | None = None
+    ) -> Any:
+        body = raw if raw is not None else json.dumps(data if data is not None else {})
+        return self.client.post(
+            path, body, content_type="application/json", headers=self._headers(csrf)
+        )
+
+    def patch(
+        self, path: str, data: Any = None, *, csrf: bool = True, raw: str | None = None
+    ) -> Any:
+        body = raw if raw is not None else json.dumps(data if data is not None else {})
+        return self.client.patch(
+            path, body, content_type="application/json", headers=self._headers(csrf)
+        )
+
+    def delete(self, path: str, *, csrf: bool = True) -> Any:
+        return self.client.delete(path, headers=self._headers(csrf))
+
+
+@pytest.fixture(autouse=True)
+def _clear_published_events() -> Iterator[None]:
+    MemoryPublisher.clear()
+    yield
+    MemoryPublisher.clear()
+
+
+@pytest.fixture
+def published() -> list[Any]:
+    """The events the actions handed to the publisher (after commit)."""
+    return MemoryPublisher.published
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    """Tenant acme (admin ann, subscribers bo and cy) and tenant globex (dee, and cy too)."""
+    acme = factories.make_tenant("acme", "Acme Shipping")
+    globex = factories.make_tenant("globex", "Globex")
+    ann = factories.make_member(acme, "ann", role="tenant_admin", name="Ann Lee")
+    bo = factories.make_member(acme, "bo", name="Bo Chan")
+    cy = factories.make_member(acme, "cy", name="Cy Okafor")
+    factories.make_member(globex, "cy")
+    dee = factories.make_member(globex, "dee", role="tenant_admin", name="Dee Novak")
+    return {"acme": acme, "globex": globex, "ann": ann, "bo": bo, "cy": cy, "dee": dee}
+
+
+@pytest.fixture
+def api() -> Any:
+    """api(user) gives a logged-in JSON client; api() an anonymous one."""
+    return ApiClient
+
+
+@pytest.fixture(scope="session")
+def live_daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """One Daphne process for the session, on the test database. Tests that use it need
+    ``django_db(transaction=True)`` so what they write is committed and visible to it."""
+    from .live import DaphneServer
+
+    server = DaphneServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

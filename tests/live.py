@@ -1,0 +1,141 @@
+"""Real servers for tests: Daphne on a free loopback port, sharing the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_for_tests() -> str:
+    """The URL of the database the test run uses (pytest-django's test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] or ""
+    if db.get("PASSWORD"):
+        auth += ":" + db["PASSWORD"]
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+class DaphneServer:
+    """One Daphne process serving the project on 127.0.0.1:<port>."""
+
+    def __init__(self, *, port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.extra_env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(settings.HARBOR_DATA_DIR) / f"daphne-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+                "DJANGO_DEBUG": "0",
+                "HARBOR_SECURE_COOKIES": "0",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "HARBOR_DATA_DIR": str(settings.HARBOR_DATA_DIR),
+                "DATABASE_URL": database_url_for_tests(),
+                "HARBOR_EVENT_PUBLISHER": "messaging.publishers.logging.LoggingPublisher",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 30.0) -> DaphneServer:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "harbor_messaging.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited early; see {self.log_path}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"daphne did not answer on {self.url}; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __enter__(self) -> DaphneServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def login(base_url: str, username: str, password: str) -> httpx.Client:
+    """An httpx client logged in through the real login form, with its CSRF header set."""
+    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10.0)
+    page = client.get("/accounts/login/")
+    token = page.cookies.get("csrftoken") or client.cookies.get("csrftoken")
+    response = client.post(
+        "/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": base_url + "/accounts/login/"},
+    )
+    if response.status_code != 302:
+        raise AssertionError(f"login failed for {username}: {response.status_code}")
+    client.headers["X-CSRFToken"] = client.cookies.get("csrftoken") or ""
+    return client

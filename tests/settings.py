@@ -15,5 +15,16 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("HARBOR_EVENT_PUBLISHER", "messaging.publishers.memory.MemoryPublisher")
 
 from harbor_messaging.settings import *  # noqa: F403
+from harbor_messaging.settings import CACHES, DATABASES, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# scripts/test names a test database per run, so runs side by side on one PostgreSQL server
+# (two work trees, two developers) never drop each other's database.
+_test_database_name = os.environ.get("HARBOR_TEST_DATABASE_NAME", "")
+if _test_database_name and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = _test_database_name
+
+# The machine's Redis is shared: a test run may only ever delete keys under its own prefix.
+if REDIS_URL:
+    CACHES["default"]["BACKEND"] = "tests.redis_cache.PrefixOnlyRedisCache"

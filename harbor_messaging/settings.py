@@ -107,7 +107,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("HARBOR_CACHE_PREFIX", "harbor"),
+            "KEY_PREFIX": os.environ.get("HARBOR_REDIS_PREFIX", "harbor"),
         }
     }
 else:
@@ -197,10 +197,20 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = _env_bool("HARBOR_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Where messaging's notify_* step hands its events; the real-time issue plugs in the stream.
+# Where messaging's notify_* step hands its events: stored with the change, then streamed.
 HARBOR_EVENT_PUBLISHER = os.environ.get(
-    "HARBOR_EVENT_PUBLISHER", "messaging.publishers.logging.LoggingPublisher"
+    "HARBOR_EVENT_PUBLISHER", "messaging.publishers.eventstream.StreamPublisher"
 )
+# Keys and pub/sub channels in a shared Redis start with this.
+HARBOR_REDIS_PREFIX = os.environ.get("HARBOR_REDIS_PREFIX", "harbor")
+# Open streams one user may hold in one server process, and stream opens per minute.
+HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
+HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
+
+EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "messaging.channels.HarborChannelManager"
+if GRIP_URL:
+    MIDDLEWARE.insert(0, "django_grip.GripMiddleware")
 
 LOGGING = {
     "version": 1,

@@ -82,5 +82,7 @@ def publish_on_commit(events: list[MessageEvent]) -> None:
     """Hand the events to the publisher once the current transaction commits, never before."""
     if not events:
         return
-    batch = list(events)
-    transaction.on_commit(lambda: get_publisher().publish(batch), robust=True)
+    publisher = get_publisher()
+    # Stored with the change (when the publisher stores), delivered only once it commits.
+    prepared = publisher.prepare(list(events))
+    transaction.on_commit(lambda: publisher.publish(prepared), robust=True)

@@ -101,3 +101,33 @@ class MessageRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.message_id} to user {self.user_id}"
+
+
+class StreamChannel(models.Model):
+    """One event stream channel (a tenant's, or one user's in a tenant) and its last event id."""
+
+    name = models.CharField(max_length=120, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    # Events up to this id have been trimmed; a client asking from before it must reset.
+    trimmed_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_id}"
+
+
+class StreamEvent(models.Model):
+    """A stored event, kept so a client that reconnects gets what it missed, in order."""
+
+    channel = models.CharField(max_length=120)
+    eid = models.BigIntegerField()
+    type = models.CharField(max_length=40)
+    data = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "eid"], name="stream_event_channel_eid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.eid} {self.type}"

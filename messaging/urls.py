@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, stream
 
 urlpatterns = [
     path("messages", api.message_list, name="api-messages"),
@@ -17,4 +17,5 @@ urlpatterns = [
     path("messaging/unread-count", api.unread_count, name="api-unread-count"),
     path("messaging/members", api.members, name="api-members"),
     path("messaging/stats", api.stats, name="api-stats"),
+    path("messaging/stream/<slug:tenant_id>/", stream.stream_view, name="api-stream"),
 ]

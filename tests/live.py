@@ -61,7 +61,7 @@ class DaphneServer:
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "HARBOR_DATA_DIR": str(settings.HARBOR_DATA_DIR),
                 "DATABASE_URL": database_url_for_tests(),
-                "HARBOR_EVENT_PUBLISHER": "messaging.publishers.logging.LoggingPublisher",
+                "HARBOR_EVENT_PUBLISHER": "messaging.publishers.eventstream.StreamPublisher",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from messaging.events import MessageEvent
@@ -11,9 +11,14 @@ if TYPE_CHECKING:
 class EventPublisher:
     """Delivers events to the streams of the users they are meant for.
 
-    Subclasses must write ``publish(events)``. It runs after the transaction that made the
-    change has committed; it must not raise for a delivery problem, since the change is kept.
+    Subclasses must write ``publish(prepared)``. It runs after the transaction that made
+    the change has committed and must not raise for a delivery problem, since the change
+    is kept. ``prepare(events)`` runs first, inside that transaction (where a publisher
+    stores events with the change); by default it hands the events on unchanged.
     """
 
-    def publish(self, events: list[MessageEvent]) -> None:
-        raise NotImplementedError("EventPublisher subclasses must write publish(events)")
+    def prepare(self, events: list[MessageEvent]) -> Any:
+        return events
+
+    def publish(self, prepared: Any) -> None:
+        raise NotImplementedError("EventPublisher subclasses must write publish(prepared)")

@@ -14,8 +14,8 @@ logger = logging.getLogger("messaging.events")
 
 
 class LoggingPublisher(EventPublisher):
-    def publish(self, events: list[MessageEvent]) -> None:
-        for event in events:
+    def publish(self, prepared: list[MessageEvent]) -> None:
+        for event in prepared:
             logger.debug(
                 "%s message=%s tenant=%s users=%s tenant_wide=%s",
                 event.type,

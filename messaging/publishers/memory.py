@@ -1,20 +1,26 @@
-"""A publisher that keeps events in memory, for tests that check what an action sent."""
+"""The stream publisher, also keeping what it published in memory: for tests that check
+which events an action sent, and only after its transaction committed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import EventPublisher
+from .eventstream import StreamPublisher
 
 if TYPE_CHECKING:
     from messaging.events import MessageEvent
 
 
-class MemoryPublisher(EventPublisher):
+class MemoryPublisher(StreamPublisher):
     published: ClassVar[list[MessageEvent]] = []
 
-    def publish(self, events: list[MessageEvent]) -> None:
+    def prepare(self, events: list[MessageEvent]) -> Any:
+        return (list(events), super().prepare(events))
+
+    def publish(self, prepared: Any) -> None:
+        events, stored = prepared
         type(self).published.extend(events)
+        super().publish(stored)
 
     @classmethod
     def clear(cls) -> None:

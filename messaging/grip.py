@@ -1,0 +1,31 @@
+"""Publishing to Pushpin (GRIP) when ``GRIP_URL`` is set: Pushpin then holds the streams."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from .stream_storage import StoredEvent
+
+logger = logging.getLogger(__name__)
+
+
+def enabled() -> bool:
+    return bool(settings.GRIP_URL)
+
+
+def publish(stored: list[StoredEvent]) -> None:
+    if not enabled() or not stored:
+        return
+    from django_eventstream.utils import publish_event
+
+    for item in stored:
+        try:
+            publish_event(
+                item.channel, item.type, item.data, str(item.eid), str(item.eid - 1), blocking=True
+            )
+        except Exception:
+            logger.warning(
+                "Pushpin publish failed for %s:%s", item.channel, item.eid, exc_info=True
+            )

@@ -1,0 +1,52 @@
+"""The real publisher: events stored with the change, then streamed live after commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from messaging import relay
+from messaging.channels import tenant_channel, user_channel
+from messaging.stream_storage import StoredEvent, append_events
+
+from .base import EventPublisher
+
+if TYPE_CHECKING:
+    from messaging.events import MessageEvent
+
+logger = logging.getLogger(__name__)
+
+
+def encode(event: MessageEvent) -> str:
+    return json.dumps(
+        event.wire(), cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+class StreamPublisher(EventPublisher):
+    """Stores each event on its channels inside the sending transaction (prepare), and
+    hands the stored events to the relay once it commits (publish)."""
+
+    def prepare(self, events: list[MessageEvent]) -> Any:
+        items: list[tuple[str, str, str]] = []
+        for event in events:
+            data = encode(event)  # Encoded once, however many channels it goes to.
+            if event.to_tenant:
+                items.append((tenant_channel(event.tenant_slug), event.type, data))
+            items.extend(
+                (user_channel(uid, event.tenant_slug), event.type, data) for uid in event.user_ids
+            )
+        return append_events(items)
+
+    def publish(self, events: Any) -> None:
+        stored: list[StoredEvent] = events
+        try:
+            relay.send(stored)
+        except Exception:
+            logger.exception("Live delivery failed; streams will catch up from storage")
+        from messaging import grip
+
+        grip.publish(stored)

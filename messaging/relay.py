@@ -1,0 +1,188 @@
+"""Live fan-out of stored events to the streams held by every server process.
+
+Without ``REDIS_URL`` events go straight to this process's listeners. With it, every
+process publishes to one Redis pub/sub channel and every process that holds streams
+subscribes to it. Redis is never trusted to be there: a failed publish is logged and
+the send goes on; a lost subscription reconnects with backoff, and after every
+(re)subscription each local stream re-reads storage, so nothing missed meanwhile is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django_eventstream.event import Event
+from django_eventstream.views import get_listener_manager
+
+from .stream_storage import StoredEvent
+
+logger = logging.getLogger(__name__)
+
+RESYNC = "resync"
+
+
+def redis_channel() -> str:
+    return f"{settings.HARBOR_REDIS_PREFIX}:events"
+
+
+def _deliver_locally(stored: list[StoredEvent]) -> None:
+    manager = get_listener_manager()
+    for item in stored:
+        manager.add_to_queues(item.channel, Event(item.channel, item.type, item.data, id=item.eid))
+
+
+def resync_local_listeners() -> int:
+    """Make every stream in this process re-read storage (after a gap in live delivery)."""
+    manager = get_listener_manager()
+    with manager.lock:
+        listeners = {
+            listener for group in manager.listeners_by_channel.values() for listener in group
+        }
+        for listener in listeners:
+            listener.overflow = True
+    for listener in listeners:
+        listener.wake_threadsafe()
+    return len(listeners)
+
+
+def kick_local(user_id: int, channels: list[str]) -> None:
+    manager = get_listener_manager()
+    for channel in channels:
+        manager.kick(user_id, channel)
+
+
+class _Publisher:
+    """The sync side: publishing from request threads, commands and the admin."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._owes_resync = False
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            import redis
+
+            self._client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0
+            )
+        return self._client
+
+    def publish(self, message: dict[str, Any]) -> bool:
+        import redis
+
+        try:
+            with self._lock:
+                client = self._redis()
+                if self._owes_resync:
+                    client.publish(redis_channel(), json.dumps({"kind": RESYNC}))
+                    self._owes_resync = False
+                client.publish(redis_channel(), json.dumps(message))
+            return True
+        except (redis.RedisError, OSError) as exc:
+            # The change is committed and stored; streams catch up from storage later.
+            logger.warning("Redis publish failed (%s); streams will catch up from storage", exc)
+            self._owes_resync = True
+            return False
+
+
+_publisher = _Publisher()
+
+
+def send(stored: list[StoredEvent]) -> None:
+    """Deliver stored events live, to this process's streams or every process's."""
+    if not stored:
+        return
+    if not settings.REDIS_URL:
+        _deliver_locally(stored)
+        return
+    ok = _publisher.publish(
+        {"kind": "events", "events": [[s.channel, s.eid, s.type, s.data] for s in stored]}
+    )
+    if not ok:
+        _deliver_locally(stored)
+
+
+def kick(user_id: int, channels: list[str]) -> None:
+    """End a user's streams on these channels in every process."""
+    kick_local(user_id, channels)
+    if settings.REDIS_URL:
+        _publisher.publish({"kind": "kick", "userId": user_id, "channels": channels})
+
+
+def _handle(raw: bytes | str) -> None:
+    message = json.loads(raw)
+    kind = message.get("kind")
+    if kind == "events":
+        _deliver_locally([StoredEvent(c, int(i), t, d) for c, i, t, d in message["events"]])
+    elif kind == "kick":
+        kick_local(int(message["userId"]), list(message["channels"]))
+    elif kind == RESYNC:
+        resync_local_listeners()
+
+
+class _Subscriber:
+    """The async side: one task per process, on the server's event loop."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.subscriptions = 0
+
+    def ensure_started(self) -> None:
+        if not settings.REDIS_URL:
+            return
+        loop = asyncio.get_running_loop()
+        if self.task is not None and not self.task.done() and self.task.get_loop() is loop:
+            return
+        self.task = loop.create_task(self._run(), name="harbor-redis-subscriber")
+
+    async def _run(self) -> None:
+        import redis
+        import redis.asyncio as aredis
+
+        delay = 0.2
+        while True:
+            client = aredis.Redis.from_url(
+                settings.REDIS_URL,
+                health_check_interval=5,
+                socket_connect_timeout=2.0,
+                socket_keepalive=True,
+            )
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(redis_channel())
+                self.subscriptions += 1
+                delay = 0.2
+                # Anything published while we were not subscribed is in storage.
+                resync_local_listeners()
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is None:
+                        # Quiet: a ping proves the connection is still alive.
+                        await pubsub.ping()
+                        continue
+                    if message.get("type") == "message":
+                        try:
+                            _handle(message["data"])
+                        except (ValueError, KeyError, TypeError):
+                            logger.exception("Bad relay message")
+            except asyncio.CancelledError:
+                raise
+            except (redis.RedisError, OSError) as exc:
+                logger.warning("Redis subscription lost (%s); reconnecting in %.1fs", exc, delay)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await client.aclose()
+                except Exception:
+                    pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+subscriber = _Subscriber()

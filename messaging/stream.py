@@ -1,0 +1,250 @@
+"""The event stream endpoint: django-eventstream's request, storage and listeners, with
+this product's own checks and loop around them.
+
+Before any stream starts: 401 for anonymous users, 403 for non-members, 429 when the
+user opens streams too fast or holds too many. The loop is django-eventstream's, with
+what the product needs added: keep-alive as an SSE comment, and a stream that re-reads
+storage whenever live delivery may have had a gap (overflow or a Redis reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django_eventstream.eventrequest import EventRequest
+from django_eventstream.eventstream import EventPermissionError, get_events
+from django_eventstream.utils import (
+    add_default_headers,
+    make_id,
+    sse_encode_error,
+    sse_encode_event,
+)
+from django_eventstream.views import Listener, get_listener_manager
+
+from harbor_messaging.api import error_response
+from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
+
+from . import grip, relay
+from .channels import may_read_tenant
+
+logger = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15
+RETRY_MS = 2000
+
+
+class StreamLimits:
+    """Per-user stream caps in this process, and the open rate across processes (cache)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[int, int] = {}
+
+    def check_rate(self, user_id: int) -> None:
+        per_minute = settings.HARBOR_STREAM_OPENS_PER_MINUTE
+        window = int(time.time() // 60)
+        key = f"stream-open:{user_id}:{window}"
+        try:
+            cache.add(key, 0, timeout=120)
+            count = cache.incr(key)
+        except Exception:
+            logger.warning("stream rate limit unavailable", exc_info=True)
+            return
+        if count > per_minute:
+            retry = 60 - int(time.time() % 60)
+            raise RateLimited(
+                "Too many stream connections opened; wait a little.", retry_after=retry
+            )
+
+    def acquire(self, user_id: int) -> None:
+        with self._lock:
+            held = self._open.get(user_id, 0)
+            if held >= settings.HARBOR_STREAMS_PER_USER:
+                raise RateLimited(
+                    "Too many open streams for this user; close a tab or wait.",
+                    retry_after=5,
+                    details={"limit": settings.HARBOR_STREAMS_PER_USER},
+                )
+            self._open[user_id] = held + 1
+
+    def release(self, user_id: int) -> None:
+        with self._lock:
+            held = self._open.get(user_id, 0) - 1
+            if held > 0:
+                self._open[user_id] = held
+            else:
+                self._open.pop(user_id, None)
+
+    def open_streams(self) -> int:
+        with self._lock:
+            return sum(self._open.values())
+
+
+limits = StreamLimits()
+_get_events = sync_to_async(get_events)
+
+
+def _first_chunk() -> str:
+    # The padding gets past proxies that buffer the first bytes; retry sets the browser's
+    # own reconnect delay, which the page's script refines with backoff and jitter.
+    return ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
+
+
+async def event_stream(
+    event_request: EventRequest, listener: Listener, user_id: int
+) -> AsyncIterator[str]:
+    manager = get_listener_manager()
+    listener.assign_loop()
+    manager.add_listener(listener)
+    relay.subscriber.ensure_started()
+    try:
+        first = True
+        while True:
+            try:
+                response = await _get_events(event_request)
+            except EventPermissionError as exc:
+                yield sse_encode_error("forbidden", str(exc), extra={"channels": exc.channels})
+                return
+            last_ids = copy.deepcopy(response.channel_last_ids)
+            body = ""
+            if first:
+                first = False
+                body += _first_chunk()
+            if response.channel_reset:
+                body += sse_encode_event(
+                    "stream-reset",
+                    {"channels": sorted(response.channel_reset)},
+                    event_id=make_id(last_ids),
+                    json_encode=True,
+                )
+            for channel, items in response.channel_items.items():
+                for item in items:
+                    last_ids[channel] = item.id
+                    body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+            if body:
+                yield body
+            event_request.channel_last_ids = last_ids
+            if response.channel_more:
+                continue
+            with manager.lock:
+                # Items queued while we read storage are in what we just read, or later.
+                conflict = bool(listener.channel_items) or listener.overflow
+                listener.aevent.clear()
+                listener.channel_items = {}
+                listener.overflow = False
+            if conflict:
+                continue
+            reread = False
+            while not reread:
+                try:
+                    await asyncio.wait_for(listener.aevent.wait(), timeout=KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ":keep-alive\n\n"
+                    continue
+                with manager.lock:
+                    channel_items = listener.channel_items
+                    overflow = listener.overflow
+                    error = listener.error
+                    listener.aevent.clear()
+                    listener.channel_items = {}
+                    listener.overflow = False
+                if error:
+                    yield sse_encode_error(
+                        error["condition"], error["text"], extra=error.get("extra")
+                    )
+                    return
+                if overflow:
+                    # Live delivery may have had a gap: storage has everything, in order.
+                    reread = True
+                    continue
+                body = ""
+                for channel, items in channel_items.items():
+                    for item in items:
+                        if item.id is None or channel not in last_ids:
+                            continue
+                        if int(item.id) <= int(last_ids[channel]):
+                            continue  # Already sent (read from storage meanwhile).
+                        if int(item.id) != int(last_ids[channel]) + 1:
+                            reread = True  # A gap: fetch the missing ones from storage.
+                            break
+                        last_ids[channel] = item.id
+                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+                    if reread:
+                        break
+                if body:
+                    yield body
+                event_request.channel_last_ids = last_ids
+    finally:
+        listener.aevent.set()
+        manager.remove_listener(listener)
+        limits.release(user_id)
+
+
+def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | StreamingHttpResponse:
+    """GET /api/messaging/stream/<tenantId>/ — this user's events in this tenant."""
+    try:
+        if request.method not in {"GET", "HEAD"}:
+            return error_response(
+                HarborError(
+                    f"{request.method} is not allowed here.",
+                    code="method_not_allowed",
+                    status=405,
+                    details={"allow": ["GET"]},
+                )
+            )
+        user = request.user
+        if not user.is_authenticated:
+            raise NotAuthenticated("Log in to open the event stream.")
+        if not may_read_tenant(user, tenant_id, fresh=True):
+            raise Forbidden("You are not a member of this tenant.")
+        limits.check_rate(int(user.pk))
+        try:
+            event_request = EventRequest(request, view_kwargs={"tenant_id": tenant_id})
+            for last_id in event_request.channel_last_ids.values():
+                if not (isinstance(last_id, str) and last_id.isdigit() and len(last_id) <= 18):
+                    raise EventRequest.Error("bad event id")
+        except EventRequest.Error as exc:
+            raise HarborError(
+                "Last-Event-ID is not one this stream gave out.",
+                code="invalid",
+                status=400,
+                details={"field": "Last-Event-ID", "reason": str(exc)},
+            ) from exc
+        grip_request = getattr(request, "grip", None)
+        if grip.enabled() and grip_request is not None and grip_request.proxied:
+            grip_response: HttpResponse = get_events(event_request).to_grip_response(request)
+            add_default_headers(grip_response, request=request)
+            return grip_response
+        limits.acquire(int(user.pk))
+    except HarborError as error:
+        return error_response(error)
+
+    listener = Listener()
+    listener.user_id = user.pk
+    listener.channels = event_request.channels
+    response = StreamingHttpResponse(
+        event_stream(event_request, listener, int(user.pk)), content_type="text/event-stream"
+    )
+    add_default_headers(response, request=request)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def current_event_id(user_id: int, tenant_slug: str) -> str:
+    """The stream position a freshly rendered page starts from, so nothing falls between."""
+    from .channels import channels_for
+    from .stream_storage import current_ids
+
+    return str(make_id(current_ids(channels_for(user_id, tenant_slug))))
+
+
+__all__ = ["current_event_id", "limits", "stream_view"]

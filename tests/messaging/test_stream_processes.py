@@ -1,0 +1,97 @@
+"""Two Daphne processes sharing the database and a Redis of the test's own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import factories
+from tests.live import DaphneServer, login
+from tests.services import RedisServer
+from tests.sse import SSEStream
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def two_servers(redis_server: RedisServer, django_db_blocker: Any) -> Iterator[tuple[DaphneServer, DaphneServer]]:
+    env = {"REDIS_URL": redis_server.url, "HARBOR_REDIS_PREFIX": f"test-{redis_server.port}"}
+    a = DaphneServer(env=env).start()
+    b = DaphneServer(env=env).start()
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def _subscribed(stream: SSEStream, settle: float = 0.3) -> None:
+    # The subscriber task starts with the first stream; give it a moment to subscribe.
+    time.sleep(settle)
+
+
+def test_send_through_one_process_reaches_a_stream_on_the_other(
+    world: dict[str, Any], two_servers: tuple[DaphneServer, DaphneServer]
+) -> None:
+    a, b = two_servers
+    bo_on_a = login(a.url, "bo", factories.PASSWORD)
+    ann_on_b = login(b.url, "ann", factories.PASSWORD)
+    with SSEStream(ann_on_b, "/api/messaging/stream/acme/") as stream:
+        _subscribed(stream)
+        sent = bo_on_a.post("/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "across"})
+        assert sent.status_code == 201
+        (event,) = stream.take(1, timeout=5)
+        assert event.event == "message:new"
+        assert event.data["data"]["messageId"] == sent.json()["id"]
+
+
+def test_redis_restart_loses_no_request_and_no_event(
+    world: dict[str, Any], redis_server: RedisServer, two_servers: tuple[DaphneServer, DaphneServer]
+) -> None:
+    a, b = two_servers
+    bo_on_a = login(a.url, "bo", factories.PASSWORD)
+    ann_on_b = login(b.url, "ann", factories.PASSWORD)
+    cy_on_a = login(a.url, "cy", factories.PASSWORD)
+    with (
+        SSEStream(ann_on_b, "/api/messaging/stream/acme/") as ann_stream,
+        SSEStream(cy_on_a, "/api/messaging/stream/acme/") as cy_stream,
+    ):
+        _subscribed(ann_stream)
+        before = bo_on_a.post(
+            "/api/messaging/send", json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "before"}
+        )
+        assert before.status_code == 201
+        assert len(ann_stream.take(1)) == 1
+        assert len(cy_stream.take(1)) == 1
+
+        redis_server.stop()
+        during = []
+        for i in range(3):
+            r = bo_on_a.post(
+                "/api/messaging/send",
+                json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": f"during {i}"},
+            )
+            assert r.status_code == 201, r.text
+            during.append(r.json()["id"])
+        redis_server.start()
+
+        after = bo_on_a.post(
+            "/api/messaging/send", json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "after"}
+        )
+        assert after.status_code == 201
+        expected = [*during, after.json()["id"]]
+        for stream in (ann_stream, cy_stream):
+            got = stream.take(4, timeout=20)
+            assert [e.data["data"]["messageId"] for e in got] == expected
+            assert stream.quiet(0.5) == []

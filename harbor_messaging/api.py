@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_protect
 
@@ -18,7 +18,6 @@ from .errors import (
     InvalidInput,
     MethodNotAllowed,
     NotAuthenticated,
-    NotFound,
     TooLarge,
 )
 
@@ -96,13 +95,28 @@ def parse_json_body(request: HttpRequest) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("The body is not valid JSON.", details={"reason": str(exc)}) from exc
+    except RecursionError as exc:
+        # A megabyte of "[" nests deeper than the parser goes; that is bad input, not a crash.
+        raise InvalidInput("The body is nested too deeply.") from exc
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.")
     return data
 
 
+# Django's own error pages (its 404, the 400 of a SuspiciousOperation raised in a middleware)
+# as the error JSON of API.md.
+_PLAIN_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid", "The request is not valid."),
+    403: ("forbidden", "You may not do this."),
+    404: ("not_found", "No such endpoint or object."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("too_large", "The request body is too large."),
+    500: ("server_error", "Something went wrong on our side."),
+}
+
+
 class ApiErrorMiddleware:
-    """Under /api/, answer 404s and unexpected errors as JSON rather than HTML pages."""
+    """Under /api/, answer errors as the error JSON rather than HTML pages."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -111,10 +125,11 @@ class ApiErrorMiddleware:
         response = self.get_response(request)
         if (
             request.path.startswith(API_PREFIX)
-            and response.status_code == 404
+            and response.status_code in _PLAIN_ERRORS
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            return error_response(NotFound("No such endpoint or object."))
+            code, message = _PLAIN_ERRORS[response.status_code]
+            return error_response(HarborError(message, code=code, status=response.status_code))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -124,6 +139,10 @@ class ApiErrorMiddleware:
             return error_response(exception)
         if isinstance(exception, RequestDataTooBig):
             return error_response(TooLarge("The request body is too large."))
+        if isinstance(exception, SuspiciousOperation):
+            # Too many query or form fields, a malformed multipart body and the like: the
+            # client's doing, answered 400 as Django itself would, never 500.
+            return error_response(InvalidInput("The request is malformed."))
         logger.exception("Unexpected error in %s %s", request.method, request.path)
         return error_response(
             HarborError("Something went wrong on our side.", code="server_error", status=500)

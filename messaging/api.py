@@ -23,6 +23,8 @@ from harbor_messaging.tenants.selectors import TenantAccess, tenant_access_for_r
 from . import actions, selectors
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
 
+ATTACHMENTS_MAX = 50
+
 
 def _body_access(request: AuthedRequest, data: dict[str, Any]) -> TenantAccess:
     return tenant_access_for_request(request, data.get("tenantId"))
@@ -40,8 +42,26 @@ def _one(request: AuthedRequest, message_id: int) -> dict[str, Any]:
 @api_view(["POST"])
 def send(request: AuthedRequest) -> HttpResponse:
     data = parse_json_body(request)
-    reject_unknown(data, {"tenantId", "recipientIds", "subject", "body", "replyToId"})
+    reject_unknown(
+        data,
+        {
+            "tenantId",
+            "recipientIds",
+            "subject",
+            "body",
+            "replyToId",
+            "attachmentUploadIds",
+            "mediaFileIds",
+        },
+    )
     access = _body_access(request, data)
+    for name in ("attachmentUploadIds", "mediaFileIds"):
+        # The fields of API.md; until the media library lands no id can name a file.
+        file_ids = id_list(data, name, max_items=ATTACHMENTS_MAX)
+        if file_ids:
+            raise InvalidInput(
+                f"{name} names no file of yours.", field=name, details={"unknown": file_ids}
+            )
     raw_recipients = data.get("recipientIds")
     recipients: list[int] | str
     if raw_recipients == actions.ALL:

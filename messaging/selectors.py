@@ -49,8 +49,13 @@ def encode_cursor(created_at: dt.datetime, message_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+CURSOR_MAX = 200
+
+
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError("cursor too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         created_raw, message_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         created_at = dt.datetime.fromisoformat(created_raw)
@@ -62,7 +67,16 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError("bad cursor")
         if not 0 < message_id < 2**63:
             raise ValueError("bad cursor")
-    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
+        # The database compares in UTC; a time near year 1 or 9999 may not survive the move.
+        created_at = created_at.astimezone(dt.UTC)
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        binascii.Error,
+        UnicodeEncodeError,
+    ) as exc:
         raise InvalidInput("cursor is not one this API gave out.", field="cursor") from exc
     return created_at, message_id
 

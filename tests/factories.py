@@ -31,13 +31,18 @@ def make_member(
     name: str | None = None,
 ) -> User:
     username = username or f"user{next(_seq)}"
+    new = not User.objects.filter(username=username).exists()
+    if name is None and new:
+        # A default name only for a new user: joining a second tenant keeps the one they have.
+        name = username.title()
     membership = do_create_member(
         username=username,
         tenant_slug=tenant.slug,
         role=role,
-        password=PASSWORD,
+        # Setting the password again would end the sessions of a user object already in hand.
+        password=PASSWORD if new else None,
         email=f"{username}@example.com",
-        name=name or username.title(),
+        name=name,
     )
     return membership.user
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,6 +16,7 @@ from harbor_messaging.tenants.selectors import tenant_access_for_request
 from . import selectors
 
 PAGE_SIZE = 30
+BOXES = ("inbox", "sent")
 
 
 @login_required
@@ -23,11 +26,19 @@ def messaging_page(request: AuthedRequest) -> HttpResponse:
         access = tenant_access_for_request(request, None)
     except HarborError:
         return render(request, "messaging/no_tenant.html", status=200)
-    box = "sent" if request.GET.get("box") == "sent" else "inbox"
+    box = request.GET.get("box") if request.GET.get("box") in BOXES else "inbox"
+    # The search box round-trips through the page URL; the list API takes the same q.
+    q = " ".join(request.GET.get("q", "").split())[: selectors.SEARCH_MAX]
     if box == "inbox":
-        page = selectors.inbox_page(user=request.user, tenant=access.tenant, limit=PAGE_SIZE)
+        page = selectors.inbox_page(user=request.user, tenant=access.tenant, q=q, limit=PAGE_SIZE)
     else:
-        page = selectors.sent_page(user=request.user, tenant=access.tenant, limit=PAGE_SIZE)
+        page = selectors.sent_page(user=request.user, tenant=access.tenant, q=q, limit=PAGE_SIZE)
+    # Rows are rendered from the same JSON the script receives, so both render alike.
+    rows: list[dict[str, Any]] = selectors.messages_json(
+        page.items, viewer=request.user, tenant_slug=access.tenant.slug
+    )
+    for row, item in zip(rows, page.items, strict=True):
+        row["created"] = item.message.created_at
     return render(
         request,
         "messaging/page.html",
@@ -35,9 +46,11 @@ def messaging_page(request: AuthedRequest) -> HttpResponse:
             "access": access,
             "tenant": access.tenant,
             "box": box,
-            "items": page.items,
+            "q": q,
+            "rows": rows,
             "next_cursor": page.next_cursor,
             "stats": selectors.stats_for(request.user, access.tenant),
             "can_message_all": access.can_message_all,
+            "page_size": PAGE_SIZE,
         },
     )

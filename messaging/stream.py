@@ -19,11 +19,12 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.eventstream import EventPermissionError, get_events
 from django_eventstream.utils import (
     add_default_headers,
+    get_channelmanager,
     make_id,
     sse_encode_error,
     sse_encode_event,
@@ -39,6 +40,8 @@ from .channels import may_read_tenant
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
+# A safety net behind the kick a removal sends: an idle stream re-checks access this often.
+RECHECK_SECONDS = 30
 RETRY_MS = 2000
 
 
@@ -144,10 +147,16 @@ async def event_stream(
             if conflict:
                 continue
             reread = False
+            checked = time.monotonic()
             while not reread:
                 try:
                     await asyncio.wait_for(listener.aevent.wait(), timeout=KEEPALIVE_SECONDS)
                 except TimeoutError:
+                    if time.monotonic() - checked >= RECHECK_SECONDS:
+                        checked = time.monotonic()
+                        if not await _still_allowed(event_request):
+                            yield sse_encode_error("forbidden", "Access to this stream ended.")
+                            return
                     yield ":keep-alive\n\n"
                     continue
                 with manager.lock:
@@ -187,6 +196,33 @@ async def event_stream(
         listener.aevent.set()
         manager.remove_listener(listener)
         limits.release(user_id)
+
+
+@sync_to_async
+def _still_allowed(event_request: EventRequest) -> bool:
+    manager = get_channelmanager()
+    return all(manager.can_read_channel(event_request.user, c) for c in event_request.channels)
+
+
+def stream_stats() -> dict[str, int]:
+    manager = get_listener_manager()
+    with manager.lock:
+        listeners = {item for group in manager.listeners_by_channel.values() for item in group}
+    return {
+        "openStreams": limits.open_streams(),
+        "listeners": len(listeners),
+        "threads": threading.active_count(),
+        "redisSubscriptions": relay.subscriber.subscriptions,
+    }
+
+
+def stream_stats_view(request: HttpRequest) -> HttpResponse:
+    """GET /api/ops/streams — this process's stream figures, for global admins and tests."""
+    if not request.user.is_authenticated:
+        return error_response(NotAuthenticated("Log in first."))
+    if not request.user.is_superuser:
+        return error_response(Forbidden("Only global admins may see stream figures."))
+    return JsonResponse(stream_stats())
 
 
 def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | StreamingHttpResponse:

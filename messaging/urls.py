@@ -18,4 +18,5 @@ urlpatterns = [
     path("messaging/members", api.members, name="api-members"),
     path("messaging/stats", api.stats, name="api-stats"),
     path("messaging/stream/<slug:tenant_id>/", stream.stream_view, name="api-stream"),
+    path("ops/streams", stream.stream_stats_view, name="api-stream-stats"),
 ]

@@ -73,3 +73,13 @@ def do_create_global_admin(*, username: str, password: str, email: str | None = 
     user.is_superuser = True
     user.save(update_fields=["is_staff", "is_superuser"])
     return user
+
+
+@transaction.atomic
+def do_remove_member(*, membership: Membership) -> None:
+    """Remove a member from a tenant; their open streams on it end in every process."""
+    from messaging.access import notify_member_removed
+
+    user_id, slug = membership.user_id, membership.tenant.slug
+    membership.delete()
+    notify_member_removed(user_id=user_id, tenant_slug=slug)

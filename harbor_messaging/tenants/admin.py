@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest
+
+from .actions import do_remove_member
 from .models import Membership, Tenant
 
 
@@ -17,6 +23,23 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: Any,
+        formset: BaseInlineFormSet[Any, Any, Any],
+        change: bool,
+    ) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        instances = formset.save(commit=False)
+        for removed in formset.deleted_objects:
+            do_remove_member(membership=removed)
+        for instance in instances:
+            instance.save()
+        formset.save_m2m()
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):
@@ -24,3 +47,10 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "user__email", "tenant__slug"]
     autocomplete_fields = ["user", "tenant"]
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        do_remove_member(membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("tenant"):
+            do_remove_member(membership=membership)

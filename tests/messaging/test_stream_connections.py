@@ -1,0 +1,111 @@
+"""Stream connection management: caps, rate limits, removal, resources after disconnect."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+
+from harbor_messaging.tenants.actions import do_create_global_admin
+from harbor_messaging.tenants.models import Membership
+from tests import factories
+from tests.live import DaphneServer, login
+from tests.sse import SSEStream
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+PATH = "/api/messaging/stream/acme/"
+
+
+def _stats(admin: httpx.Client) -> dict[str, int]:
+    r = admin.get("/api/ops/streams")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+def test_streams_per_user_are_capped(world: dict[str, Any], django_db_blocker: Any) -> None:
+    with DaphneServer(env={"HARBOR_STREAMS_PER_USER": "2"}) as server:
+        ann = login(server.url, "ann", factories.PASSWORD)
+        with SSEStream(ann, PATH), SSEStream(ann, PATH):
+            third = ann.get(PATH)
+            assert third.status_code == 429
+            assert third.json()["error"]["code"] == "rate_limited"
+            assert int(third.headers["Retry-After"]) >= 1
+        # Closing them frees the places.
+        _wait_for(lambda: ann.get("/api/messaging/unread-count").status_code == 200)
+        with SSEStream(ann, PATH) as again:
+            assert again.status == 200
+
+
+def test_opening_streams_is_rate_limited(world: dict[str, Any], django_db_blocker: Any) -> None:
+    with DaphneServer(env={"HARBOR_STREAM_OPENS_PER_MINUTE": "3"}) as server:
+        bo = login(server.url, "bo", factories.PASSWORD)
+        statuses = []
+        for _ in range(5):
+            s = SSEStream(bo, PATH).start()
+            statuses.append(s.status)
+            s.close()
+        assert statuses[:3] == [200, 200, 200]
+        assert statuses[3:] == [429, 429]
+        refused = bo.get(PATH)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_removed_member_loses_the_stream_at_once(world: dict[str, Any], live_daphne: Any) -> None:
+    do_create_global_admin(username="root", password=factories.PASSWORD)
+    root = login(live_daphne.url, "root", factories.PASSWORD)
+    cy = login(live_daphne.url, "cy", factories.PASSWORD)
+    membership = Membership.objects.get(user=world["cy"], tenant=world["acme"])
+    with SSEStream(cy, PATH) as stream:
+        page = root.get(f"/admin/tenants/membership/{membership.pk}/delete/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert token is not None
+        r = root.post(
+            f"/admin/tenants/membership/{membership.pk}/delete/",
+            data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
+            headers={"Referer": live_daphne.url + "/admin/"},
+        )
+        assert r.status_code == 302, r.text[:500]
+        (error,) = stream.take(1, timeout=5)
+        assert error.event == "stream-error"
+        assert error.data["condition"] == "forbidden"
+        assert stream.closed.wait(5)
+    assert cy.get(PATH).status_code == 403
+
+
+def test_two_hundred_streams_open_and_close_back_to_baseline(
+    world: dict[str, Any], live_daphne: Any
+) -> None:
+    users = [factories.make_member(world["acme"]) for _ in range(20)]
+    do_create_global_admin(username="ops", password=factories.PASSWORD)
+    ops = login(live_daphne.url, "ops", factories.PASSWORD)
+    _wait_for(lambda: _stats(ops)["openStreams"] == 0)
+    baseline = _stats(ops)
+    clients = [login(live_daphne.url, u.username, factories.PASSWORD) for u in users]
+    streams = []
+    for round_ in range(10):
+        for client in clients:
+            streams.append(SSEStream(client, PATH).start())
+        assert _stats(ops)["openStreams"] == baseline["openStreams"] + len(streams)
+        for s in streams:
+            s.close()
+        streams.clear()
+        del round_
+    _wait_for(lambda: _stats(ops)["openStreams"] == baseline["openStreams"])
+    _wait_for(lambda: _stats(ops)["listeners"] == baseline["listeners"])
+    _wait_for(lambda: _stats(ops)["threads"] <= baseline["threads"] + 2)
+    assert User.objects.count() >= 20

@@ -160,18 +160,20 @@ def notify_message_sent(*, message: Message, tenant: Tenant, recipient_ids: list
         [ViewedMessage(message, None)], viewer=sender, tenant_slug=tenant.slug
     )[0]
     recipient_view = dict(sender_view, isRead=False, readAt=None, isSender=False)
+    direct = message.audience == Message.Audience.DIRECT
+    # Every event meant for one user carries that user's absolute count, the sender's too.
+    counts = unread_counts_for_users([sender.pk, *(recipient_ids if direct else [])], tenant)
     out = [
         # The sender's other tabs show it in their sent box.
         events.MessageEvent(
             events.MESSAGE_NEW,
             tenant.slug,
             message.pk,
-            {"message": sender_view},
+            {"message": sender_view, "unreadCount": counts[sender.pk]},
             user_ids=(sender.pk,),
         )
     ]
-    if message.audience == Message.Audience.DIRECT:
-        counts = unread_counts_for_users(recipient_ids, tenant)
+    if direct:
         out.extend(
             events.MessageEvent(
                 events.MESSAGE_NEW,
@@ -294,17 +296,18 @@ def do_delete_message(*, user: User, message_id: int) -> str:
 
 def notify_message_deleted_for_everyone(*, message: Message, recipients: list[int]) -> None:
     tenant = message.tenant
+    direct = message.audience == Message.Audience.DIRECT
+    counts = unread_counts_for_users([message.sender_id, *(recipients if direct else [])], tenant)
     out = [
         events.MessageEvent(
             events.MESSAGE_DELETE,
             tenant.slug,
             message.pk,
-            {"scope": "everyone"},
+            {"scope": "everyone", "unreadCount": counts[message.sender_id]},
             user_ids=(message.sender_id,),
         )
     ]
-    if message.audience == Message.Audience.DIRECT:
-        counts = unread_counts_for_users(recipients, tenant)
+    if direct:
         out.extend(
             events.MessageEvent(
                 events.MESSAGE_DELETE,

@@ -41,6 +41,8 @@ class MessageEvent:
     payload: dict[str, Any]
     user_ids: tuple[int, ...] = ()
     to_tenant: bool = False
+    # On a tenant-wide event: users who get their own copy on their user channel instead.
+    skip_user_ids: tuple[int, ...] = ()
     timestamp: datetime = field(default_factory=timezone.now)
 
     def __post_init__(self) -> None:

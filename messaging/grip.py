@@ -23,7 +23,13 @@ def publish(stored: list[StoredEvent]) -> None:
     for item in stored:
         try:
             publish_event(
-                item.channel, item.type, item.data, str(item.eid), str(item.eid - 1), blocking=True
+                item.channel,
+                item.type,
+                item.data,
+                str(item.eid),
+                str(item.eid - 1),
+                skip_user_ids=[str(item.skip_user_id)] if item.skip_user_id else None,
+                blocking=True,
             )
         except Exception:
             logger.warning(

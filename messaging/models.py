@@ -122,6 +122,8 @@ class StreamEvent(models.Model):
     eid = models.BigIntegerField()
     type = models.CharField(max_length=40)
     data = models.TextField()
+    # A tenant-wide event's sender, who has their own copy on their user channel.
+    skip_user_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -16,7 +16,6 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django_eventstream.event import Event
 from django_eventstream.views import get_listener_manager
 
 from .stream_storage import StoredEvent
@@ -33,7 +32,7 @@ def redis_channel() -> str:
 def _deliver_locally(stored: list[StoredEvent]) -> None:
     manager = get_listener_manager()
     for item in stored:
-        manager.add_to_queues(item.channel, Event(item.channel, item.type, item.data, id=item.eid))
+        manager.add_to_queues(item.channel, item.as_event())
 
 
 def resync_local_listeners() -> int:
@@ -102,7 +101,10 @@ def send(stored: list[StoredEvent]) -> None:
         _deliver_locally(stored)
         return
     ok = _publisher.publish(
-        {"kind": "events", "events": [[s.channel, s.eid, s.type, s.data] for s in stored]}
+        {
+            "kind": "events",
+            "events": [[s.channel, s.eid, s.type, s.data, s.skip_user_id] for s in stored],
+        }
     )
     if not ok:
         _deliver_locally(stored)
@@ -119,7 +121,7 @@ def _handle(raw: bytes | str) -> None:
     message = json.loads(raw)
     kind = message.get("kind")
     if kind == "events":
-        _deliver_locally([StoredEvent(c, int(i), t, d) for c, i, t, d in message["events"]])
+        _deliver_locally([StoredEvent(c, int(i), t, d, k) for c, i, t, d, k in message["events"]])
     elif kind == "kick":
         kick_local(int(message["userId"]), list(message["channels"]))
     elif kind == RESYNC:

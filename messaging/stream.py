@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -102,6 +103,10 @@ def _first_chunk() -> str:
     return ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
 
 
+def _for_listener(item: Any, user_id: int) -> bool:
+    return getattr(item, "skip_user_id", None) != user_id
+
+
 async def event_stream(
     event_request: EventRequest, listener: Listener, user_id: int
 ) -> AsyncIterator[str]:
@@ -132,7 +137,8 @@ async def event_stream(
             for channel, items in response.channel_items.items():
                 for item in items:
                     last_ids[channel] = item.id
-                    body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+                    if _for_listener(item, user_id):
+                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
             if body:
                 yield body
             event_request.channel_last_ids = last_ids
@@ -186,7 +192,10 @@ async def event_stream(
                             reread = True  # A gap: fetch the missing ones from storage.
                             break
                         last_ids[channel] = item.id
-                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+                        if _for_listener(item, user_id):
+                            body += sse_encode_event(
+                                item.type, item.data, event_id=make_id(last_ids)
+                            )
                     if reread:
                         break
                 if body:

@@ -30,6 +30,19 @@ class StoredEvent:
     eid: int
     type: str
     data: str
+    skip_user_id: int | None = None
+
+    def as_event(self) -> Event:
+        return stream_event(self.channel, self.type, self.data, self.eid, self.skip_user_id)
+
+
+def stream_event(
+    channel: str, event_type: str, data: str, eid: int, skip_user_id: int | None
+) -> Event:
+    """django-eventstream's Event, carrying who is not to see it on this channel."""
+    event = Event(channel, event_type, data, id=eid)
+    event.skip_user_id = skip_user_id
+    return event
 
 
 def _lock_channels(names: Iterable[str]) -> dict[str, StreamChannel]:
@@ -50,19 +63,28 @@ def _lock_channels(names: Iterable[str]) -> dict[str, StreamChannel]:
     return existing
 
 
-def append_events(items: list[tuple[str, str, str]]) -> list[StoredEvent]:
-    """Store (channel, type, data) items in order; returns them with their ids."""
+def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredEvent]:
+    """Store (channel, type, data, skip_user_id) items in order; returns them with ids."""
     if not items:
         return []
     with transaction.atomic():
-        channels = _lock_channels(channel for channel, _, _ in items)
+        channels = _lock_channels(item[0] for item in items)
         next_id = {name: c.last_id for name, c in channels.items()}
         stored: list[StoredEvent] = []
-        for channel, event_type, data in items:
+        for channel, event_type, data, skip_user_id in items:
             next_id[channel] += 1
-            stored.append(StoredEvent(channel, next_id[channel], event_type, data))
+            stored.append(StoredEvent(channel, next_id[channel], event_type, data, skip_user_id))
         StreamEvent.objects.bulk_create(
-            [StreamEvent(channel=s.channel, eid=s.eid, type=s.type, data=s.data) for s in stored],
+            [
+                StreamEvent(
+                    channel=s.channel,
+                    eid=s.eid,
+                    type=s.type,
+                    data=s.data,
+                    skip_user_id=s.skip_user_id,
+                )
+                for s in stored
+            ],
             batch_size=1000,
         )
         by_value: dict[int, list[int]] = defaultdict(list)
@@ -109,8 +131,7 @@ class HarborEventStorage(StorageBase):  # type: ignore[misc]
     """django-eventstream's storage interface over StreamChannel and StreamEvent."""
 
     def append_event(self, channel: str, event_type: str, data: str) -> Event:
-        stored = append_events([(channel, event_type, data)])[0]
-        return Event(channel, event_type, data, id=stored.eid)
+        return append_events([(channel, event_type, data, None)])[0].as_event()
 
     def get_events(self, channel: str, last_id: int, limit: int = 100) -> list[Event]:
         row = (
@@ -125,7 +146,7 @@ class HarborEventStorage(StorageBase):  # type: ignore[misc]
             # An id this channel never gave, or one whose events are gone: start afresh.
             raise EventDoesNotExist(f"No such event {last_id}", current)
         rows = StreamEvent.objects.filter(channel=channel, eid__gt=last_id).order_by("eid")[:limit]
-        return [Event(channel, r.type, r.data, id=r.eid) for r in rows]
+        return [stream_event(channel, r.type, r.data, r.eid, r.skip_user_id) for r in rows]
 
     def get_current_id(self, channel: str) -> int:
         return current_ids([channel])[channel]

@@ -31,13 +31,15 @@ class StreamPublisher(EventPublisher):
     hands the stored events to the relay once it commits (publish)."""
 
     def prepare(self, events: list[MessageEvent]) -> Any:
-        items: list[tuple[str, str, str]] = []
+        items: list[tuple[str, str, str, int | None]] = []
         for event in events:
             data = encode(event)  # Encoded once, however many channels it goes to.
             if event.to_tenant:
-                items.append((tenant_channel(event.tenant_slug), event.type, data))
+                skip = event.skip_user_ids[0] if event.skip_user_ids else None
+                items.append((tenant_channel(event.tenant_slug), event.type, data, skip))
             items.extend(
-                (user_channel(uid, event.tenant_slug), event.type, data) for uid in event.user_ids
+                (user_channel(uid, event.tenant_slug), event.type, data, None)
+                for uid in event.user_ids
             )
         return append_events(items)
 

@@ -42,7 +42,12 @@ def test_events_reach_exactly_their_users(world: dict[str, Any], live_daphne: An
     ):
         sent = bo.post(
             "/api/messaging/send",
-            json={"tenantId": "acme", "recipientIds": [world["ann"].pk], "subject": "Hi", "body": "x"},
+            json={
+                "tenantId": "acme",
+                "recipientIds": [world["ann"].pk],
+                "subject": "Hi",
+                "body": "x",
+            },
         )
         assert sent.status_code == 201
         message_id = sent.json()["id"]
@@ -55,7 +60,10 @@ def test_events_reach_exactly_their_users(world: dict[str, Any], live_daphne: An
         assert new.data["data"]["payload"]["message"]["subject"] == "Hi"
         (own,) = bo_stream.take(1)
         assert own.event == "message:new"
-        assert ann.post(f"/api/messaging/messages/{message_id}/read", json={"read": True}).status_code == 200
+        assert (
+            ann.post(f"/api/messaging/messages/{message_id}/read", json={"read": True}).status_code
+            == 200
+        )
         (read,) = ann_stream.take(1)
         assert read.event == "message:read"
         assert read.data["data"]["payload"]["unreadCount"] == 0
@@ -64,17 +72,23 @@ def test_events_reach_exactly_their_users(world: dict[str, Any], live_daphne: An
         assert bo_stream.quiet(0.1) == []
 
 
-def test_reconnect_with_last_event_id_replays_missed_in_order(world: dict[str, Any], live_daphne: Any) -> None:
+def test_reconnect_with_last_event_id_replays_missed_in_order(
+    world: dict[str, Any], live_daphne: Any
+) -> None:
     bo = login(live_daphne.url, "bo", factories.PASSWORD)
     ann = login(live_daphne.url, "ann", factories.PASSWORD)
     with SSEStream(ann, stream_path("acme")) as first:
-        sent = bo.post("/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "one"})
+        sent = bo.post(
+            "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "one"}
+        )
         assert sent.status_code == 201
         (seen,) = first.take(1)
     last_id = seen.id
     ids = []
     for i in range(5):
-        r = bo.post("/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": f"m{i}"})
+        r = bo.post(
+            "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": f"m{i}"}
+        )
         ids.append(r.json()["id"])
     with SSEStream(ann, stream_path("acme"), last_event_id=last_id) as again:
         replay = again.take(5)

@@ -25,7 +25,9 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def two_servers(redis_server: RedisServer, django_db_blocker: Any) -> Iterator[tuple[DaphneServer, DaphneServer]]:
+def two_servers(
+    redis_server: RedisServer, django_db_blocker: Any
+) -> Iterator[tuple[DaphneServer, DaphneServer]]:
     env = {"REDIS_URL": redis_server.url, "HARBOR_REDIS_PREFIX": f"test-{redis_server.port}"}
     a = DaphneServer(env=env).start()
     b = DaphneServer(env=env).start()
@@ -49,7 +51,9 @@ def test_send_through_one_process_reaches_a_stream_on_the_other(
     ann_on_b = login(b.url, "ann", factories.PASSWORD)
     with SSEStream(ann_on_b, "/api/messaging/stream/acme/") as stream:
         _subscribed(stream)
-        sent = bo_on_a.post("/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "across"})
+        sent = bo_on_a.post(
+            "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "across"}
+        )
         assert sent.status_code == 201
         (event,) = stream.take(1, timeout=5)
         assert event.event == "message:new"
@@ -69,7 +73,8 @@ def test_redis_restart_loses_no_request_and_no_event(
     ):
         _subscribed(ann_stream)
         before = bo_on_a.post(
-            "/api/messaging/send", json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "before"}
+            "/api/messaging/send",
+            json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "before"},
         )
         assert before.status_code == 201
         assert len(ann_stream.take(1)) == 1
@@ -87,7 +92,8 @@ def test_redis_restart_loses_no_request_and_no_event(
         redis_server.start()
 
         after = bo_on_a.post(
-            "/api/messaging/send", json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "after"}
+            "/api/messaging/send",
+            json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "after"},
         )
         assert after.status_code == 201
         expected = [*during, after.json()["id"]]

@@ -45,12 +45,14 @@ def test_inbox_lists_only_the_viewers_own_messages(world: dict[str, Any]) -> Non
     assert "Globex" not in html
     assert str(to_cy.pk) not in rows(html) and str(other_tenant.pk) not in rows(html)
     # Unread styling on the server-rendered row.
-    assert re.search(r'class="message-row is-unread"[^>]*data-message-id="%d"' % to_bo.pk, html)
+    assert re.search(rf'class="message-row is-unread"[^>]*data-message-id="{to_bo.pk}"', html)
 
 
 def test_inbox_is_newest_first_with_sender_and_snippet(world: dict[str, Any]) -> None:
     first = factories.send(world["ann"], world["acme"], [world["bo"]], subject="One", body="a")
-    second = factories.send(world["cy"], world["acme"], [world["bo"]], subject="Two", body="b" * 300)
+    second = factories.send(
+        world["cy"], world["acme"], [world["bo"]], subject="Two", body="b" * 300
+    )
     html = client_for(world["bo"]).get(PAGE).content.decode()
     assert rows(html) == [str(second.pk), str(first.pk)]
     assert "Cy Okafor" in html and "Ann Lee" in html
@@ -66,7 +68,9 @@ def test_sent_tab_lists_what_the_viewer_sent(world: dict[str, Any]) -> None:
     assert str(received.pk) not in rows(html)
     assert "Bo Chan, Cy Okafor" in html
     assert "Everyone in Acme Shipping" in html
-    assert re.search(r'<a class="tabs__tab" href="/en/harbor/messaging/\?box=sent" aria-current="page"', html)
+    assert re.search(
+        r'<a class="tabs__tab" href="/en/harbor/messaging/\?box=sent" aria-current="page"', html
+    )
 
 
 def test_search_narrows_the_list(world: dict[str, Any]) -> None:
@@ -184,7 +188,9 @@ def test_login_page_shows_errors() -> None:
 def test_logout_from_the_app_bar(world: dict[str, Any]) -> None:
     client = client_for(world["bo"])
     html = client.get("/en/harbor/").content.decode()
-    assert re.search(r'<form class="appbar__logout" method="post" action="/accounts/logout/">', html)
+    assert re.search(
+        r'<form class="appbar__logout" method="post" action="/accounts/logout/">', html
+    )
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert client.get(PAGE).status_code == 302

@@ -98,8 +98,8 @@ export class MessagingStore extends EventTarget {
     const message = this.messages.get(key);
     this.messages.delete(key);
     this.order = this.order.filter((other) => other !== key);
-    if (this.openId === key) this.openId = null;
     this.emit("list:remove", { id: key, message });
+    if (this.openId === key) this.open(null);
   }
 
   open(id) {

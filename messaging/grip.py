@@ -35,3 +35,16 @@ def publish(stored: list[StoredEvent]) -> None:
             logger.warning(
                 "Pushpin publish failed for %s:%s", item.channel, item.eid, exc_info=True
             )
+
+
+def kick(user_id: int, channels: list[str]) -> None:
+    """End the user's Pushpin-held streams on these channels."""
+    if not enabled():
+        return
+    from django_eventstream.utils import publish_kick
+
+    for channel in channels:
+        try:
+            publish_kick(str(user_id), channel)
+        except Exception:
+            logger.warning("Pushpin kick failed for user %s", user_id, exc_info=True)

@@ -115,6 +115,9 @@ def kick(user_id: int, channels: list[str]) -> None:
     kick_local(user_id, channels)
     if settings.REDIS_URL:
         _publisher.publish({"kind": "kick", "userId": user_id, "channels": channels})
+    from . import grip
+
+    grip.kick(user_id, channels)
 
 
 def _handle(raw: bytes | str) -> None:

@@ -234,6 +234,44 @@ def stream_stats_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse(stream_stats())
 
 
+def _parse_event_request(request: HttpRequest, tenant_id: str) -> EventRequest:
+    import jwt
+
+    try:
+        event_request = EventRequest(request, view_kwargs={"tenant_id": tenant_id})
+        for last_id in event_request.channel_last_ids.values():
+            if not (isinstance(last_id, str) and last_id.isdigit() and len(last_id) <= 18):
+                raise EventRequest.Error("bad event id")
+    except (EventRequest.Error, jwt.InvalidTokenError, ValueError) as exc:
+        raise HarborError(
+            "Last-Event-ID is not one this stream gave out.",
+            code="invalid",
+            status=400,
+            details={"field": "Last-Event-ID", "reason": str(exc)},
+        ) from exc
+    return event_request
+
+
+def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """Through Pushpin: answer with GRIP instructions; Pushpin holds the stream itself."""
+    if "es-meta" not in request.GET:
+        # A client's first request: the same checks as a direct stream.
+        if not request.user.is_authenticated:
+            raise NotAuthenticated("Log in to open the event stream.")
+        if not may_read_tenant(request.user, tenant_id, fresh=True):
+            raise Forbidden("You are not a member of this tenant.")
+        limits.check_rate(int(request.user.pk))
+    # Pushpin's own follow-up requests carry the user and channels we signed (es-meta);
+    # get_events re-checks that the user may still read every channel.
+    event_request = _parse_event_request(request, tenant_id)
+    try:
+        response: HttpResponse = get_events(event_request).to_grip_response(request)
+    except EventPermissionError as exc:
+        raise Forbidden("You are not a member of this tenant.") from exc
+    add_default_headers(response, request=request)
+    return response
+
+
 def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | StreamingHttpResponse:
     """GET /api/messaging/stream/<tenantId>/ — this user's events in this tenant."""
     try:
@@ -246,29 +284,16 @@ def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | Streamin
                     details={"allow": ["GET"]},
                 )
             )
+        grip_request = getattr(request, "grip", None)
+        if grip.enabled() and grip_request is not None and grip_request.proxied:
+            return _grip_stream(request, tenant_id)
         user = request.user
         if not user.is_authenticated:
             raise NotAuthenticated("Log in to open the event stream.")
         if not may_read_tenant(user, tenant_id, fresh=True):
             raise Forbidden("You are not a member of this tenant.")
         limits.check_rate(int(user.pk))
-        try:
-            event_request = EventRequest(request, view_kwargs={"tenant_id": tenant_id})
-            for last_id in event_request.channel_last_ids.values():
-                if not (isinstance(last_id, str) and last_id.isdigit() and len(last_id) <= 18):
-                    raise EventRequest.Error("bad event id")
-        except EventRequest.Error as exc:
-            raise HarborError(
-                "Last-Event-ID is not one this stream gave out.",
-                code="invalid",
-                status=400,
-                details={"field": "Last-Event-ID", "reason": str(exc)},
-            ) from exc
-        grip_request = getattr(request, "grip", None)
-        if grip.enabled() and grip_request is not None and grip_request.proxied:
-            grip_response: HttpResponse = get_events(event_request).to_grip_response(request)
-            add_default_headers(grip_response, request=request)
-            return grip_response
+        event_request = _parse_event_request(request, tenant_id)
         limits.acquire(int(user.pk))
     except HarborError as error:
         return error_response(error)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from .live import free_port
@@ -68,3 +71,123 @@ class RedisServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class PushpinServer:
+    """A Pushpin of the test's own, in front of one upstream, on its own ports and run dir."""
+
+    SIG_KEY = "harbor-test-grip-key"
+
+    def __init__(self, upstream_port: int, workdir: Path) -> None:
+        self.upstream_port = upstream_port
+        self.workdir = workdir
+        self.http_port = free_port()
+        self.publish_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.zurl: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return (
+            shutil.which("pushpin") is not None
+            and shutil.which("zurl") is not None
+            and Path("/etc/pushpin/pushpin.conf").exists()
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grip_url(self) -> str:
+        return f"http://127.0.0.1:{self.publish_port}?iss=pushpin&key={self.SIG_KEY}"
+
+    def _config(self) -> Path:
+        run = self.workdir / "run"
+        log = self.workdir / "log"
+        run.mkdir(parents=True, exist_ok=True)
+        log.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "routes").write_text(f"* 127.0.0.1:{self.upstream_port}\n")
+        ipc = f"ipc://{run}/pp-"
+        replace = {
+            "rundir": str(run),
+            "ipc_prefix": f"t{self.http_port}-",
+            "http_port": str(self.http_port),
+            "logdir": str(log),
+            "routesfile": str(self.workdir / "routes"),
+            "sig_key": self.SIG_KEY,
+            "push_in_spec": ipc + "push-in",
+            "push_in_sub_specs": ipc + "push-in-sub",
+            "push_in_http_port": str(self.publish_port),
+            "command_spec": ipc + "command",
+            "updates_check": "off",
+        }
+        lines = []
+        for line in Path("/etc/pushpin/pushpin.conf").read_text().splitlines():
+            key = line.split("=", 1)[0].strip()
+            if "=" in line and not line.lstrip().startswith("#") and key in replace:
+                line = f"{key}={replace[key]}"
+            lines.append(line)
+            if line.strip() == "[proxy]":
+                # Pushpin reaches its upstream through zurl; ours, not the system's.
+                lines.append(f"zurl_out_specs={ipc}zurl-in")
+                lines.append(f"zurl_out_stream_specs={ipc}zurl-in-stream")
+                lines.append(f"zurl_in_specs={ipc}zurl-out")
+        config = self.workdir / "pushpin.conf"
+        config.write_text("\n".join(lines) + "\n")
+        (self.workdir / "zurl.conf").write_text(
+            "[General]\n"
+            f"in_spec={ipc}zurl-in\n"
+            f"in_stream_spec={ipc}zurl-in-stream\n"
+            f"out_spec={ipc}zurl-out\n"
+            f"in_req_spec={ipc}zurl-req\n"
+            "defpolicy=allow\nmax_open_requests=2000\nbuffer_size=200000\ntimeout=600\n"
+        )
+        return config
+
+    def start(self, timeout: float = 20.0) -> PushpinServer:
+        config = self._config()
+        self.zurl = subprocess.Popen(
+            ["zurl", f"--config={self.workdir / 'zurl.conf'}"],
+            stdout=(self.workdir / "zurl.out").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.process = subprocess.Popen(
+            [
+                "pushpin",
+                "--config",
+                str(config),
+                "--merge-output",
+                "--port",
+                f"127.0.0.1:{self.http_port}",
+            ],
+            stdout=(self.workdir / "pushpin.out").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.workdir / "pushpin.out").read_text()[-2000:])
+            try:
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
+                    pass
+                with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("pushpin did not start")
+
+    def stop(self) -> None:
+        for process in (self.process, self.zurl):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=5)
+        self.process = None
+        self.zurl = None

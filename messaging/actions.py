@@ -193,6 +193,7 @@ def notify_message_sent(*, message: Message, tenant: Tenant, recipient_ids: list
                 message.pk,
                 {"message": recipient_view},
                 to_tenant=True,
+                skip_user_ids=(sender.pk,),
             )
         )
     events.publish_on_commit(out)
@@ -257,6 +258,7 @@ def notify_message_updated(*, message: Message, changed: dict[str, object]) -> N
                 dict(changed),
                 user_ids=user_ids,
                 to_tenant=to_tenant,
+                skip_user_ids=(message.sender_id,) if to_tenant else (),
             )
             for user_ids, to_tenant in _audience_targets(message)
         ]
@@ -326,6 +328,7 @@ def notify_message_deleted_for_everyone(*, message: Message, recipients: list[in
                 message.pk,
                 {"scope": "everyone"},
                 to_tenant=True,
+                skip_user_ids=(message.sender_id,),
             )
         )
     events.publish_on_commit(out)

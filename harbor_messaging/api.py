@@ -56,7 +56,10 @@ def api_view(
     methods: Iterable[str], *, login_required: bool = True
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Wrap a JSON endpoint: method check, CSRF for unsafe methods, login, errors as JSON."""
-    allowed = sorted({m.upper() for m in methods})
+    allowed_set = {m.upper() for m in methods}
+    if "GET" in allowed_set:
+        allowed_set.add("HEAD")  # As Django's own views answer HEAD wherever GET works.
+    allowed = sorted(allowed_set)
 
     def decorator(view: ViewFunc) -> ViewFunc:
         protected = csrf_protect(view)

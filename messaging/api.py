@@ -119,7 +119,7 @@ def message_list(request: AuthedRequest) -> HttpResponse:
 
 @api_view(["GET", "PATCH", "DELETE"])
 def message_detail(request: AuthedRequest, message_id: int) -> HttpResponse:
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:
         return json_response(_one(request, message_id))
     if request.method == "DELETE":
         actions.do_delete_message(user=request.user, message_id=message_id)

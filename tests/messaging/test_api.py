@@ -1081,7 +1081,8 @@ def test_wrong_methods_are_405_with_allow(
             headers={"X-CSRFToken": client.csrf},
         )
         error(response, 405, "method_not_allowed")
-        assert set(response["Allow"].split(", ")) == allowed, response["Allow"]
+        expected = allowed | {"HEAD"} if "GET" in allowed else allowed
+        assert set(response["Allow"].split(", ")) == expected, response["Allow"]
     assert db_state() == before
 
 
@@ -1216,3 +1217,20 @@ def test_raw_bytes_in_the_query_string_never_make_a_500(
         response = ann.client.get(f"{path}?{param}={raw}")
         assert response.status_code in {200, 400, 404}, (path, response.content)
         assert response["Content-Type"].startswith("application/json")
+
+
+def test_head_is_answered_wherever_get_is(world: dict[str, Any], api: Any) -> None:
+    bo = api(world["bo"])
+    sent = bo.post(
+        "/api/messaging/send", {"recipientIds": [world["ann"].pk], "subject": "s", "body": "b"}
+    ).json()
+    for path in (
+        "/api/messaging/messages",
+        f"/api/messaging/messages/{sent['id']}",
+        "/api/messaging/unread-count",
+        "/api/messaging/stats",
+    ):
+        r = bo.client.head(path)
+        assert r.status_code == 200, path
+        assert r.content == b""
+    assert Message.objects.filter(pk=sent["id"], deleted_at__isnull=True).exists()

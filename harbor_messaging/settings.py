@@ -206,6 +206,8 @@ HARBOR_REDIS_PREFIX = os.environ.get("HARBOR_REDIS_PREFIX", "harbor")
 # Open streams one user may hold in one server process, and stream opens per minute.
 HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
 HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
+# An idle stream gets an SSE comment this often (API.md: at least every 20 s).
+HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
 
 EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "messaging.channels.HarborChannelManager"

@@ -60,16 +60,18 @@ class _Publisher:
 
     def __init__(self) -> None:
         self._client: Any = None
+        self._client_url = ""
         self._lock = threading.Lock()
         self._owes_resync = False
 
     def _redis(self) -> Any:
-        if self._client is None:
+        if self._client is None or self._client_url != settings.REDIS_URL:
             import redis
 
             self._client = redis.Redis.from_url(
                 settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0
             )
+            self._client_url = settings.REDIS_URL
         return self._client
 
     def publish(self, message: dict[str, Any]) -> bool:

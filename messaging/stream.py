@@ -40,7 +40,6 @@ from .channels import may_read_tenant
 
 logger = logging.getLogger(__name__)
 
-KEEPALIVE_SECONDS = 15
 # A safety net behind the kick a removal sends: an idle stream re-checks access this often.
 RECHECK_SECONDS = 30
 RETRY_MS = 2000
@@ -156,7 +155,9 @@ async def event_stream(
             checked = time.monotonic()
             while not reread:
                 try:
-                    await asyncio.wait_for(listener.aevent.wait(), timeout=KEEPALIVE_SECONDS)
+                    await asyncio.wait_for(
+                        listener.aevent.wait(), timeout=settings.HARBOR_STREAM_KEEPALIVE_SECONDS
+                    )
                 except TimeoutError:
                     if time.monotonic() - checked >= RECHECK_SECONDS:
                         checked = time.monotonic()

@@ -109,3 +109,23 @@ def test_two_hundred_streams_open_and_close_back_to_baseline(
     _wait_for(lambda: _stats(ops)["listeners"] == baseline["listeners"])
     _wait_for(lambda: _stats(ops)["threads"] <= baseline["threads"] + 2)
     assert User.objects.count() >= 20
+
+
+def test_idle_streams_get_a_keep_alive_comment(
+    world: dict[str, Any], django_db_blocker: Any
+) -> None:
+    with DaphneServer(env={"HARBOR_STREAM_KEEPALIVE_SECONDS": "0.5"}) as server:
+        ann = login(server.url, "ann", factories.PASSWORD)
+        with ann.stream("GET", PATH, timeout=httpx.Timeout(5.0, read=5.0)) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.headers["cache-control"] == "no-cache"
+            seen = ""
+            started = time.monotonic()
+            for chunk in response.iter_text():
+                seen += chunk
+                if seen.count(":keep-alive") >= 2:
+                    break
+                assert time.monotonic() - started < 5, seen[-200:]
+            assert "retry: " in seen
+            assert "event: stream-open" in seen

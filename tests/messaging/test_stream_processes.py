@@ -101,3 +101,22 @@ def test_redis_restart_loses_no_request_and_no_event(
             got = stream.take(4, timeout=20)
             assert [e.data["data"]["messageId"] for e in got] == expected
             assert stream.quiet(0.5) == []
+
+
+def test_a_change_made_in_another_process_reaches_the_streams(
+    world: dict[str, Any],
+    redis_server: RedisServer,
+    two_servers: tuple[DaphneServer, DaphneServer],
+    settings: Any,
+) -> None:
+    """A command, the admin or a shell publishes through Redis like a view does."""
+    _, b = two_servers
+    settings.REDIS_URL = redis_server.url
+    settings.HARBOR_REDIS_PREFIX = f"test-{redis_server.port}"
+    ann_on_b = login(b.url, "ann", factories.PASSWORD)
+    with SSEStream(ann_on_b, "/api/messaging/stream/acme/") as stream:
+        _subscribed(stream)
+        # This test process plays the shell: the ORM and the real action, no HTTP.
+        message = factories.send(world["bo"], world["acme"], [world["ann"]], body="from a shell")
+        (event,) = stream.take(1, timeout=5)
+        assert event.data["data"]["messageId"] == message.pk

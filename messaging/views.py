@@ -14,6 +14,7 @@ from harbor_messaging.errors import HarborError
 from harbor_messaging.tenants.selectors import tenant_access_for_request
 
 from . import selectors
+from .context_processors import stream_position
 
 PAGE_SIZE = 30
 BOXES = ("inbox", "sent")
@@ -26,6 +27,9 @@ def messaging_page(request: AuthedRequest) -> HttpResponse:
         access = tenant_access_for_request(request, None)
     except HarborError:
         return render(request, "messaging/no_tenant.html", status=200)
+    # First the stream position, then the rows and counts: what happens in between is
+    # replayed to the page's stream, and the script drops what it already shows.
+    stream_position(request, access.tenant.slug, user_id=request.user.pk)
     box = request.GET.get("box") if request.GET.get("box") in BOXES else "inbox"
     # The search box round-trips through the page URL; the list API takes the same q.
     q = " ".join(request.GET.get("q", "").split())[: selectors.SEARCH_MAX]

@@ -194,3 +194,54 @@ def test_logout_from_the_app_bar(world: dict[str, Any]) -> None:
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert client.get(PAGE).status_code == 302
+
+
+def stream_config(html: str) -> dict[str, str]:
+    element = re.search(r"<div hidden data-harbor-stream(.*?)></div>", html, re.S)
+    assert element is not None, "the page carries no stream config"
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', element.group(1)))
+
+
+def test_page_renders_the_stream_position(world: dict[str, Any]) -> None:
+    from messaging.stream import current_event_id
+
+    factories.send(world["ann"], world["acme"], [world["bo"]], subject="One")
+    factories.send(world["ann"], world["acme"], "all", subject="All hands")
+    expected = current_event_id(world["bo"].pk, "acme")
+    assert expected.startswith("t-acme:") and ",u-" in expected
+    for path in (PAGE, "/en/harbor/"):
+        config = stream_config(client_for(world["bo"]).get(path).content.decode())
+        assert config["last-event-id"] == expected
+        assert config["stream-url"] == "/api/messaging/stream/acme/"
+        assert config["tenant-id"] == "acme"
+        assert config["user-id"] == str(world["bo"].pk)
+        assert int(config["stream-max-backoff-ms"]) == 60_000
+
+
+def test_stream_position_is_taken_before_the_rows(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message that lands while the page is being read is both listed and replayed (the
+    script drops the replay by id): the rendered position is from before it."""
+    from messaging import views
+    from messaging.stream import current_event_id
+
+    before = current_event_id(world["bo"].pk, "acme")
+    real_inbox_page = views.selectors.inbox_page
+    late: list[Any] = []
+
+    def inbox_page_with_a_message_arriving(**kwargs: Any) -> Any:
+        late.append(factories.send(world["ann"], world["acme"], [world["bo"]], subject="Late"))
+        return real_inbox_page(**kwargs)
+
+    monkeypatch.setattr(views.selectors, "inbox_page", inbox_page_with_a_message_arriving)
+    html = client_for(world["bo"]).get(PAGE).content.decode()
+    assert rows(html) == [str(late[0].pk)]
+    assert stream_config(html)["last-event-id"] == before
+    assert current_event_id(world["bo"].pk, "acme") != before
+
+
+def test_no_stream_config_without_a_tenant_or_login(world: dict[str, Any]) -> None:
+    assert "data-harbor-stream" not in Client().get("/accounts/login/").content.decode()
+    loner = factories.User.objects.create_user("loner", password=factories.PASSWORD)
+    assert "data-harbor-stream" not in client_for(loner).get(PAGE).content.decode()

@@ -110,8 +110,11 @@ export function createComposer({ root, store, messaging, announce, counts }) {
     try {
       const message = await messaging.send(payload);
       const names = picker.names();
+      // The stream may have brought this message already; count it once.
+      const counted = store.hasSeen(message.id);
       if (store.box === "sent" && !store.q) store.prepend(message);
-      store.adjustStats({ sent: +1 });
+      else store.remember(message.id);
+      if (!counted) store.adjustStats({ sent: +1 });
       counts.refresh();
       reset();
       close();

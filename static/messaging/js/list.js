@@ -4,6 +4,8 @@
 import { recipientsText, setTime, snippet, subjectText } from "./format.js";
 import { t } from "./strings.js";
 
+const FLASH_MS = 4000;
+
 /** Fill one row element from a message object; used for new rows and for updates. */
 export function fillRow(row, message, { box, tenantName }) {
   row.dataset.messageId = String(message.id);
@@ -159,8 +161,25 @@ export function createList({ root, store, messaging, announce }) {
     syncEmpty();
   });
 
-  store.on("list:prepend", ({ message }) => {
-    list.prepend(makeRow(message));
+  // A message that arrived while the page was open: highlighted for a moment.
+  function flash(row) {
+    row.classList.add("is-new");
+    setTimeout(() => row.classList.remove("is-new"), FLASH_MS);
+  }
+
+  store.on("list:prepend", ({ message, fresh }) => {
+    const row = makeRow(message);
+    list.prepend(row);
+    if (fresh) flash(row);
+    setRoving();
+    syncEmpty();
+  });
+
+  store.on("list:insert", ({ message, beforeId }) => {
+    const row = makeRow(message);
+    const before = beforeId === null ? null : rowFor(beforeId);
+    list.insertBefore(row, before);
+    if (message.isRead === false) flash(row);
     setRoving();
     syncEmpty();
   });
@@ -175,6 +194,14 @@ export function createList({ root, store, messaging, announce }) {
       row.dataset.read = unread ? "false" : "true";
       row.classList.toggle("is-unread", unread);
       row.querySelector('[data-field="unread-label"]').hidden = !unread;
+      // An edit or attachment event may name only what changed.
+      const field = (name) => row.querySelector(`[data-field="${name}"]`);
+      if ("subject" in message) field("subject").textContent = subjectText(message.subject);
+      if ("body" in message) field("snippet").textContent = snippet(message.body);
+      if ("attachmentCount" in message) {
+        field("attachments").hidden = !message.attachmentCount;
+        field("attachment-count").textContent = String(message.attachmentCount || 0);
+      }
     }
   });
 

@@ -1,14 +1,14 @@
 // The messaging page: reads its config from data-* attributes and wires the store to the
-// list, reader, composer and the app bar badge. A stream module can later feed the store.
+// list, reader, composer, the live updates from the event stream and the app bar badge.
 
 import { messagingApi } from "./api.js";
-import { onUnreadCount, setUnreadCount } from "./badge.js";
+import { followPage, onUnreadCount, setUnreadCount } from "./badge.js";
 import { createComposer } from "./composer.js";
 import { createList } from "./list.js";
+import { connectLive } from "./live.js";
 import { createReader } from "./reader.js";
 import { createStatus } from "./status.js";
 import { MessagingStore } from "./store.js";
-import { t } from "./strings.js";
 
 function statsFromPage(root) {
   const stats = {};
@@ -40,7 +40,7 @@ function start(root) {
       if (statsRequest) return statsRequest;
       statsRequest = messaging
         .stats(store.tenantId)
-        .then((stats) => store.setStats(stats))
+        .then((stats) => store.setStats(stats, { source: "api" }))
         .catch(() => {})
         .finally(() => {
           statsRequest = null;
@@ -50,7 +50,9 @@ function start(root) {
   };
 
   const unreadTab = root.querySelector('[data-stat="unread-tab"]');
-  store.on("stats", ({ stats }) => {
+  // The page's counts are the badge's from now on: one reckoning, never two.
+  followPage();
+  store.on("stats", ({ stats, source }) => {
     for (const dd of root.querySelectorAll("[data-stats] [data-stat]")) {
       dd.textContent = String(stats[dd.dataset.stat] ?? 0);
     }
@@ -59,12 +61,12 @@ function start(root) {
       const number = [...unreadTab.childNodes].find((node) => node.nodeType === Node.TEXT_NODE);
       if (number) number.textContent = String(stats.unread);
     }
-    setUnreadCount(stats.unread);
+    setUnreadCount(stats.unread, { source: source === "page" ? "page" : "stream" });
   });
 
-  // The badge's own polling may learn of new mail first; the stats follow it.
+  // The badge's polling, or another tab, may learn of a change first; the stats follow.
   onUnreadCount((count, source) => {
-    if (source === "poll" && count !== store.stats.unread) counts.refresh();
+    if ((source === "poll" || source === "tab") && count !== store.stats.unread) counts.refresh();
   });
 
   const list = createList({ root, store, messaging, announce });
@@ -89,7 +91,7 @@ function start(root) {
     window.history.replaceState(window.history.state, "", url);
   });
 
-  window.addEventListener("offline", () => announce(t("offline"), { tone: "error" }));
+  connectLive({ root, store, messaging, announce, counts });
 
   const wanted = Number(new URL(window.location.href).searchParams.get("message"));
   if (Number.isInteger(wanted) && wanted > 0) store.open(wanted);

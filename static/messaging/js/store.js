@@ -1,6 +1,7 @@
 // The messaging page's state, apart from the DOM: the listed messages, the open one, the
-// counts. Modules change it through its methods and redraw on its events, so a stream
-// module can later feed server events into the same methods.
+// counts. Modules change it through its methods and redraw on its events; live.js feeds
+// the event stream into the same methods. ``seen`` remembers every message id the page
+// has shown (or sent), so an event replayed after a reconnect is not applied twice.
 
 export class MessagingStore extends EventTarget {
   constructor({ tenantId, tenantName, userId, box, q, canMessageAll, stats, nextCursor }) {
@@ -16,6 +17,7 @@ export class MessagingStore extends EventTarget {
     this.messages = new Map(); // id -> message object (partial until opened)
     this.order = []; // ids as listed, newest first
     this.openId = null;
+    this.seen = new Set();
   }
 
   emit(type, detail = {}) {
@@ -32,11 +34,25 @@ export class MessagingStore extends EventTarget {
     return this.messages.get(Number(id)) || null;
   }
 
+  has(id) {
+    return this.messages.has(Number(id));
+  }
+
+  /** Whether the page has ever listed or sent this message (even if since removed). */
+  hasSeen(id) {
+    return this.seen.has(Number(id));
+  }
+
+  remember(id) {
+    this.seen.add(Number(id));
+  }
+
   /** Messages the server rendered into the page; no events, the DOM already shows them. */
   seed(partials) {
     for (const partial of partials) {
       this.messages.set(partial.id, partial);
       this.order.push(partial.id);
+      this.seen.add(partial.id);
     }
   }
 
@@ -47,6 +63,7 @@ export class MessagingStore extends EventTarget {
       if (this.messages.has(message.id) && this.order.includes(message.id)) continue;
       this.messages.set(message.id, message);
       this.order.push(message.id);
+      this.seen.add(message.id);
       added.push(message);
     }
     this.nextCursor = nextCursor || null;
@@ -55,12 +72,51 @@ export class MessagingStore extends EventTarget {
   }
 
   /** A message that belongs at the top of the current list (one just sent, or new). */
-  prepend(message) {
+  prepend(message, { fresh = false } = {}) {
+    this.seen.add(message.id);
     if (this.order.includes(message.id)) return this.update(message.id, message);
     this.messages.set(message.id, message);
     this.order.unshift(message.id);
-    this.emit("list:prepend", { message });
+    this.emit("list:prepend", { message, fresh });
     return message;
+  }
+
+  /**
+   * Bring the top of the list in line with a first page fresh from the API (after a
+   * stream-reset, or while polling): rows it lacks are gone, rows it has are updated,
+   * new ones are inserted where it lists them. Older rows loaded beyond it are kept.
+   * Returns the messages inserted.
+   */
+  reconcile(results, nextCursor) {
+    const fetched = new Map(results.map((message) => [message.id, message]));
+    const complete = !nextCursor;
+    const floor = results.length ? Math.min(...fetched.keys()) : Number.POSITIVE_INFINITY;
+    for (const id of [...this.order]) {
+      if (!fetched.has(id) && (complete || id > floor)) this.remove(id);
+    }
+    const inserted = [];
+    // Bottom up, so each new row goes in before one that is already placed.
+    for (let index = results.length - 1; index >= 0; index--) {
+      const message = results[index];
+      this.seen.add(message.id);
+      if (this.order.includes(message.id)) {
+        this.update(message.id, message);
+        continue;
+      }
+      const later = results.slice(index + 1).find((other) => this.order.includes(other.id));
+      const beforeId = later ? later.id : (this.order.find((id) => !fetched.has(id)) ?? null);
+      const at = beforeId === null ? this.order.length : this.order.indexOf(beforeId);
+      this.messages.set(message.id, message);
+      this.order.splice(at, 0, message.id);
+      this.emit("list:insert", { message, beforeId });
+      inserted.push(message);
+    }
+    if (!this.order.some((id) => !fetched.has(id))) {
+      // Nothing older is loaded: the fresh page's cursor is where "Load more" goes on.
+      this.nextCursor = nextCursor || null;
+      this.emit("list:append", { messages: [], nextCursor: this.nextCursor });
+    }
+    return inserted.reverse();
   }
 
   /** Merge fields into a known message; listeners redraw the row and the reader. */
@@ -75,6 +131,7 @@ export class MessagingStore extends EventTarget {
 
   /** Record the viewer's read state and keep the unread count in step. */
   setRead(id, isRead, readAt = null) {
+    if (!this.messages.has(Number(id))) return null;
     const before = this.get(id);
     const wasUnread = before && before.isRead === false;
     const message = this.update(id, { isRead, readAt });
@@ -85,12 +142,12 @@ export class MessagingStore extends EventTarget {
     return message;
   }
 
-  markAllRead() {
+  markAllRead({ readAt = null, unread = 0, source = "page" } = {}) {
     for (const id of this.order) {
       const message = this.messages.get(id);
-      if (message && message.isRead === false) this.update(id, { isRead: true });
+      if (message && message.isRead === false) this.update(id, { isRead: true, readAt });
     }
-    this.setStats({ ...this.stats, unread: 0 });
+    this.setStats({ ...this.stats, unread }, { source });
   }
 
   remove(id) {
@@ -107,14 +164,15 @@ export class MessagingStore extends EventTarget {
     this.emit("reader:open", { id: this.openId });
   }
 
-  adjustStats(delta) {
+  /** ``source``: "page" for this tab's own actions, "stream", or "api" (fresh counts). */
+  adjustStats(delta, { source = "page" } = {}) {
     const next = { ...this.stats };
     for (const [key, value] of Object.entries(delta)) next[key] = Math.max(0, (next[key] || 0) + value);
-    this.setStats(next);
+    this.setStats(next, { source });
   }
 
-  setStats(stats) {
+  setStats(stats, { source = "page" } = {}) {
     this.stats = { ...this.stats, ...stats };
-    this.emit("stats", { stats: this.stats });
+    this.emit("stats", { stats: this.stats, source });
   }
 }

@@ -1,0 +1,953 @@
+"""Benchmark of the event stream: N subscribers on one tenant, a broadcast every second.
+
+    .venv/bin/python bench/sse.py --subscribers 1000 --broadcasts 10
+    .venv/bin/python bench/sse.py --subscribers 10000 --mode direct
+    .venv/bin/python bench/sse.py --subscribers 1000 --mode all \\
+        --database-url postgres://postgres@127.0.0.1:5432
+
+Modes: ``direct`` (the product on Daphne), ``pushpin`` (the product behind a Pushpin and
+zurl of the bench's own, GRIP_URL set), ``stock`` (django-eventstream 5.3.4 out of the box,
+the tiny project in bench/stock/), ``all`` (the three, one after another).
+
+For the product it seeds one tenant with N subscribers in bulk (users, memberships and
+Django sessions written directly, so no subscriber logs in), starts Daphne on a free
+loopback port, opens N SSE connections with a small asyncio client, waits until every one
+has had ``stream-open``, and takes Daphne's RSS before and after (memory per idle stream).
+Then a tenant admin, logged in through the real form, POSTs /api/messaging/send to "all"
+every --interval seconds; each subscriber records when the ``message:new`` arrived.
+Latency is POST start → the event's arrival at that subscriber. Every subscriber must get
+every broadcast exactly once; anything else is counted in errors. Each mode prints one
+line ``bench sse mode=...`` for scripts.
+
+Its databases are its own: SQLite files under var/bench/sse/, or on PostgreSQL a database
+it creates (``harbor_bench_sse``) through the ``postgres`` maintenance database and drops
+afterwards. Every server it starts is its own, on free loopback ports, and is stopped at
+the end; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import math
+import os
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench" / "sse"
+TENANT_SLUG = "bench"
+ADMIN_USERNAME = "bench-admin"
+ADMIN_PASSWORD = "bench-admin-password-7Qx"
+SECRET_KEY = "harbor-bench-sse-only-secret-key-0123456789abcdef"
+MESSAGE_ID = re.compile(rb'"messageId":\s*(\d+)')
+# Connections per source address: one address reaches ~28k ephemeral ports; stay well below.
+PER_ADDRESS = 5000
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=1000, help="SSE connections")
+    parser.add_argument("--broadcasts", type=int, default=10, help="messages sent to all")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between sends")
+    parser.add_argument(
+        "--mode", choices=["direct", "pushpin", "stock", "all"], default="all", help="set-up"
+    )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="postgres://user@host:port (the server only); default: SQLite under var/bench/sse/",
+    )
+    parser.add_argument("--pg-database", default="harbor_bench_sse", help="database to create")
+    parser.add_argument("--open-concurrency", type=int, default=64, help="opens in flight")
+    parser.add_argument(
+        "--open-timeout", type=float, default=0.0, help="seconds to open all (default by N)"
+    )
+    parser.add_argument(
+        "--pushpin-message-rate",
+        type=int,
+        default=0,
+        help="override Pushpin's [handler] message_rate (default: the packaged config's)",
+    )
+    parser.add_argument(
+        "--pushpin-settle-timeout",
+        type=float,
+        default=240.0,
+        help="seconds to wait for Pushpin's recover request per held stream",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = parser.parse_args(argv)
+    if args.database_url and urlsplit(args.database_url).scheme not in {
+        "postgres",
+        "postgresql",
+    }:
+        parser.error("--database-url must be a postgres:// URL (SQLite is the default)")
+    if not args.pg_database.startswith("harbor_bench"):
+        parser.error("--pg-database must start with harbor_bench, so no other database is hit")
+    if not 1 <= args.subscribers <= 50_000 or not 1 <= args.broadcasts <= 1000:
+        parser.error("--subscribers must be 1..50000 and --broadcasts 1..1000")
+    if not args.open_timeout:
+        args.open_timeout = max(60.0, args.subscribers / 40)
+    return args
+
+
+# -- the machine -----------------------------------------------------------------------------
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def status_field(pid: int, name: str) -> int:
+    """A number from /proc/<pid>/status (VmRSS in kB, Threads), 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def group_rss_kb(pgid: int) -> int:
+    """The VmRSS of every process in a process group (Pushpin runs several)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) == pgid:
+                total += status_field(int(entry.name), "VmRSS")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def machine() -> str:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = status_or_meminfo()
+    return (
+        f"nproc={os.cpu_count()} cpu={cpu!r} mem_gib={mem_kb / 1024 / 1024:.1f} "
+        f"kernel={os.uname().release} python={sys.version.split()[0]}"
+    )
+
+
+def status_or_meminfo() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    return 0
+
+
+# -- servers ---------------------------------------------------------------------------------
+
+
+class Process:
+    """A server in its own process group, with its output in a log file."""
+
+    def __init__(
+        self, name: str, argv: list[str], *, cwd: Path, env: dict[str, str], log: Path
+    ) -> None:
+        self.name = name
+        self.log = log
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def wait_http(self, url: str, timeout: float) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer {url}:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+
+
+def start_daphne(
+    name: str, port: int, app: str, *, cwd: Path, env: dict[str, str], timeout: float = 30.0
+) -> Process:
+    server = Process(
+        name,
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=cwd,
+        env=env,
+        log=BENCH_DIR / f"{name}-{port}.log",
+    )
+    try:
+        server.wait_http(f"http://127.0.0.1:{port}/healthz", timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def harbor_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("REDIS_URL", "GRIP_URL", "HARBOR_EVENT_PUBLISHER"):
+        env.pop(name, None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "harbor_messaging.settings",
+            "DJANGO_SECRET_KEY": SECRET_KEY,
+            "DJANGO_DEBUG": "0",
+            "HARBOR_SECURE_COOKIES": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "HARBOR_DATA_DIR": str(BENCH_DIR),
+            "HARBOR_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_pushpin(upstream_port: int, message_rate: int) -> Any:
+    """The tests' PushpinServer (its own ports, run dir and zurl), optionally re-rated."""
+    sys.path.insert(0, str(ROOT))
+    from tests.services import PushpinServer
+
+    class BenchPushpin(PushpinServer):  # type: ignore[misc]
+        def _config(self) -> Path:
+            config: Path = super()._config()
+            if message_rate:
+                lines = [
+                    f"message_rate={message_rate}" if line.startswith("message_rate=") else line
+                    for line in config.read_text().splitlines()
+                ]
+                config.write_text("\n".join(lines) + "\n")
+            return config
+
+    if not PushpinServer.available():
+        raise RuntimeError("pushpin and zurl are not installed (apt-get install pushpin zurl)")
+    workdir = BENCH_DIR / f"pushpin-{upstream_port}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return BenchPushpin(upstream_port, workdir)
+
+
+# -- the product's database and world ---------------------------------------------------------
+
+
+def _server_url(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + database))
+
+
+def _pg_admin(url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def own_database(args: argparse.Namespace) -> Iterator[str]:
+    """Create the product's bench database, yield its URL, and remove it afterwards."""
+    if args.database_url:
+        name = args.pg_database
+        _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+        _pg_admin(args.database_url, f"CREATE DATABASE {_quote(name)}")
+        try:
+            yield _server_url(args.database_url, name)
+        finally:
+            with contextlib.suppress(Exception):
+                from django.db import connections
+
+                connections.close_all()
+            if not args.keep:
+                _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+        return
+    path = BENCH_DIR / "harbor.sqlite3"
+    _remove_sqlite(path)
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep:
+            _remove_sqlite(path)
+
+
+def setup_django(database_url: str) -> None:
+    os.environ.update(harbor_env({"DATABASE_URL": database_url}))
+    for name in ("REDIS_URL", "GRIP_URL", "HARBOR_EVENT_PUBLISHER"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def seed(subscribers: int) -> list[str]:
+    """One tenant, one tenant admin, N subscribers with a session each; the session keys."""
+    from datetime import timedelta
+
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.db import transaction
+    from django.utils import timezone
+
+    from harbor_messaging.tenants.models import Membership, Tenant
+
+    backend = "django.contrib.auth.backends.ModelBackend"
+    with transaction.atomic():
+        tenant = Tenant.objects.create(slug=TENANT_SLUG, name="Bench Harbour")
+        admin = User.objects.create(
+            username=ADMIN_USERNAME, password=make_password(ADMIN_PASSWORD), first_name="Admin"
+        )
+        Membership.objects.create(user=admin, tenant=tenant, role=Membership.Role.TENANT_ADMIN)
+        User.objects.bulk_create(
+            [
+                User(username=f"sub{i:05d}", first_name=f"Sub{i}", password="!")
+                for i in range(subscribers)
+            ],
+            batch_size=2000,
+        )
+        users = list(User.objects.filter(username__startswith="sub").order_by("id"))
+        Membership.objects.bulk_create(
+            [Membership(user=u, tenant=tenant) for u in users], batch_size=2000
+        )
+        store = SessionStore()
+        expire = timezone.now() + timedelta(days=1)
+        sessions = [
+            Session(
+                session_key=secrets.token_hex(16),
+                session_data=store.encode(
+                    {
+                        "_auth_user_id": str(u.pk),
+                        "_auth_user_backend": backend,
+                        "_auth_user_hash": u.get_session_auth_hash(),
+                    }
+                ),
+                expire_date=expire,
+            )
+            for u in users
+        ]
+        Session.objects.bulk_create(sessions, batch_size=2000)
+    return [s.session_key for s in sessions]
+
+
+# -- the SSE client --------------------------------------------------------------------------
+
+
+class ChunkedDecoder:
+    """HTTP/1.1 chunked transfer coding, decoded incrementally."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.left = 0  # bytes of chunk data still to come
+        self.crlf = False  # the CRLF after a chunk's data is still to come
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        self.buf += data
+        out = []
+        while not self.done:
+            if self.left:
+                take = self.buf[: self.left]
+                self.buf = self.buf[len(take) :]
+                self.left -= len(take)
+                out.append(take)
+                if self.left:
+                    break
+                continue
+            if self.crlf:
+                if len(self.buf) < 2:
+                    break
+                self.buf = self.buf[2:]
+                self.crlf = False
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                break
+            size = int(self.buf[:end].split(b";", 1)[0], 16)
+            self.buf = self.buf[end + 2 :]
+            if size == 0:
+                self.done = True
+                break
+            self.left = size
+            self.crlf = True
+        return b"".join(out)
+
+
+@dataclass
+class Subscriber:
+    index: int
+    opened: bool = False
+    closed: bool = False
+    error: str = ""
+    received: dict[int, float] = field(default_factory=dict)
+    duplicates: int = 0
+    unexpected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    host: str
+    port: int
+    path: str
+    event: bytes  # the event name that carries a broadcast
+    cookies: list[str]  # per subscriber, "" for none
+
+
+class Client:
+    """N raw asyncio SSE connections; records when each broadcast reached each one."""
+
+    def __init__(self, target: Target, subscribers: int, concurrency: int) -> None:
+        self.target = target
+        self.subs = [Subscriber(i) for i in range(subscribers)]
+        self.opened = 0
+        self.all_opened = asyncio.Event()
+        self.open_gate = asyncio.Semaphore(concurrency)
+        self.writers: list[asyncio.StreamWriter] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+        addresses = max(1, math.ceil(subscribers / PER_ADDRESS))
+        self.sources = [f"127.0.0.{1 + i}" for i in range(addresses)]
+
+    def start(self) -> None:
+        for sub in self.subs:
+            self.tasks.append(asyncio.create_task(self._run(sub)))
+
+    def _request(self, sub: Subscriber) -> bytes:
+        t = self.target
+        cookie = t.cookies[sub.index] if t.cookies else ""
+        lines = [
+            f"GET {t.path} HTTP/1.1",
+            f"Host: 127.0.0.1:{t.port}",
+            "Accept: text/event-stream",
+            "Cache-Control: no-cache",
+        ]
+        if cookie:
+            lines.append(f"Cookie: {cookie}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def _mark_open(self, sub: Subscriber) -> None:
+        if not sub.opened:
+            sub.opened = True
+            self.opened += 1
+            if self.opened == len(self.subs):
+                self.all_opened.set()
+
+    def _events(self, sub: Subscriber, block: bytes, now: float) -> None:
+        event = b"message"
+        data = b""
+        for line in block.split(b"\n"):
+            if line.startswith(b"event:"):
+                event = line[6:].strip()
+            elif line.startswith(b"data:"):
+                data += line[5:]
+        if not data and event == b"message":
+            return  # a comment (keep-alive, padding)
+        if event == self.target.event:
+            match = MESSAGE_ID.search(data)
+            if match is None:
+                sub.unexpected.append("no messageId")
+                return
+            message_id = int(match.group(1))
+            if message_id in sub.received:
+                sub.duplicates += 1
+            else:
+                sub.received[message_id] = now
+        elif event == b"stream-open":
+            self._mark_open(sub)
+        elif event != b"keep-alive":
+            sub.unexpected.append(event.decode(errors="replace"))
+
+    async def _run(self, sub: Subscriber) -> None:
+        t = self.target
+        source = self.sources[sub.index % len(self.sources)]
+        writer: asyncio.StreamWriter | None = None
+        try:
+            async with self.open_gate:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(t.host, t.port, local_addr=(source, 0)), 30
+                )
+                self.writers.append(writer)
+                writer.write(self._request(sub))
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+                status = int(head.split(b" ", 2)[1])
+                if status != 200:
+                    sub.error = f"status {status}"
+                    return
+                chunked = b"transfer-encoding: chunked" in head.lower()
+                decoder = ChunkedDecoder() if chunked else None
+                buf = b""
+                deadline = time.monotonic() + 60
+                # Hold the gate until the stream has opened, so opens come at a steady pace.
+                while not sub.opened and time.monotonic() < deadline:
+                    data = await asyncio.wait_for(reader.read(65536), 60)
+                    if not data:
+                        break
+                    buf = self._feed(sub, decoder, buf, data)
+            if not sub.opened:
+                sub.error = "no stream-open"
+                return
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                buf = self._feed(sub, decoder, buf, data)
+            if not self.stopping:
+                sub.error = "closed by server"
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+            if not self.stopping:
+                sub.error = f"{type(exc).__name__}: {exc}"[:120]
+        finally:
+            sub.closed = True
+            if writer is not None:
+                writer.close()
+
+    def _feed(
+        self, sub: Subscriber, decoder: ChunkedDecoder | None, buf: bytes, data: bytes
+    ) -> bytes:
+        now = time.monotonic()
+        buf += decoder.feed(data) if decoder is not None else data
+        while True:
+            end = buf.find(b"\n\n")
+            if end < 0:
+                return buf
+            self._events(sub, buf[:end], now)
+            buf = buf[end + 2 :]
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for writer in self.writers:
+            writer.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 30)
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+@dataclass
+class Setup:
+    mode: str
+    base_url: str  # where the client connects (Daphne, or Pushpin)
+    stream_path: str
+    event: bytes
+    cookies: list[str]
+    server_pid: int  # the Python process whose memory is measured
+    proxy_pgid: int = 0  # Pushpin's process group, if any
+    send_path: str = "/api/messaging/send"
+    admin: bool = True
+    # Pushpin's log: after a stream is held, Pushpin asks the upstream once more for it
+    # (a "recover" request, about ten a second); the bench waits for those to finish.
+    recover_log: Path | None = None
+
+
+async def login_admin(base_url: str) -> Any:
+    import httpx
+
+    client = httpx.AsyncClient(base_url=base_url, timeout=60.0)
+    page = await client.get("/accounts/login/")
+    token = page.cookies.get("csrftoken") or client.cookies.get("csrftoken")
+    response = await client.post(
+        "/accounts/login/",
+        data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": base_url + "/accounts/login/"},
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"admin login failed: {response.status_code} {response.text[:200]}")
+    client.headers["X-CSRFToken"] = client.cookies.get("csrftoken") or ""
+    return client
+
+
+async def wait_recovered(log: Path, opened: int, args: argparse.Namespace) -> float:
+    """Wait (bounded) until Pushpin has made its one recover request per held stream."""
+    started = time.monotonic()
+    reported = started
+    count = 0
+    while time.monotonic() - started < args.pushpin_settle_timeout:
+        try:
+            count = log.read_bytes().count(b"recover=true")
+        except OSError:
+            count = 0
+        if count >= opened:
+            break
+        if time.monotonic() - reported >= 10:
+            reported = time.monotonic()
+            print(f"  pushpin recovered {count}/{opened} streams", flush=True)
+        await asyncio.sleep(1.0)
+    waited = time.monotonic() - started
+    print(f"  pushpin recovered {count}/{opened} streams after {waited:.0f}s", flush=True)
+    return round(waited, 1)
+
+
+async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    n = args.subscribers
+    host, port = urlsplit(setup.base_url).hostname or "127.0.0.1", urlsplit(setup.base_url).port
+    assert port is not None
+    sender = (
+        await login_admin(setup.base_url)
+        if setup.admin
+        else httpx.AsyncClient(base_url=setup.base_url, timeout=60.0)
+    )
+    body = {"recipientIds": "all", "tenantId": TENANT_SLUG, "subject": "Bench", "body": "warm-up"}
+
+    async def send(text: str) -> tuple[int, float, float]:
+        started = time.monotonic()
+        response = await sender.post(setup.send_path, json=dict(body, body=text))
+        ended = time.monotonic()
+        if response.status_code != 201:
+            raise RuntimeError(f"send failed: {response.status_code} {response.text[:200]}")
+        return int(response.json()["id"]), started, ended
+
+    client = Client(Target(host, port, setup.stream_path, setup.event, setup.cookies), n, 64)
+    client.open_gate = asyncio.Semaphore(args.open_concurrency)
+    result: dict[str, Any] = {"mode": setup.mode, "subscribers": n}
+    gc.disable()  # the client's own collections would show up as latency; bounded run
+    try:
+        await send("warm-up")  # first-call costs (channel rows, caches) before anything counts
+        await asyncio.sleep(1.0)
+        rss_before = status_field(setup.server_pid, "VmRSS")
+        proxy_before = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
+        threads_before = status_field(setup.server_pid, "Threads")
+        opening = time.monotonic()
+        client.start()
+        deadline = opening + args.open_timeout
+        reported = opening
+        while time.monotonic() < deadline and not client.all_opened.is_set():
+            failed = sum(1 for s in client.subs if s.closed and not s.opened)
+            if client.opened + failed >= n:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.all_opened.wait(), 1.0)
+            if time.monotonic() - reported >= 10:
+                reported = time.monotonic()
+                print(
+                    f"  opened {client.opened}/{n} after {reported - opening:.0f}s "
+                    f"(failed {failed})",
+                    flush=True,
+                )
+        open_seconds = time.monotonic() - opening
+        result.update(opened=client.opened, open_s=round(open_seconds, 1))
+        await asyncio.sleep(3.0)  # let the server settle before its memory is read
+        if setup.recover_log is not None:
+            result["settle_s"] = await wait_recovered(setup.recover_log, client.opened, args)
+        rss_after = status_field(setup.server_pid, "VmRSS")
+        proxy_after = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
+        opened = max(1, client.opened)
+        result.update(
+            rss_before_mb=round(rss_before / 1024, 1),
+            rss_after_mb=round(rss_after / 1024, 1),
+            rss_per_stream_kb=round((rss_after - rss_before) / opened, 2),
+            threads_before=threads_before,
+            threads=status_field(setup.server_pid, "Threads"),
+        )
+        if setup.proxy_pgid:
+            result["proxy_rss_per_stream_kb"] = round((proxy_after - proxy_before) / opened, 2)
+        print(
+            f"  {client.opened}/{n} open in {open_seconds:.1f}s; server RSS "
+            f"{rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MB, threads "
+            f"{result['threads_before']} -> {result['threads']}",
+            flush=True,
+        )
+
+        sends: list[tuple[int, float, float]] = []
+        send_errors = 0
+        first = time.monotonic() + 0.5
+        for i in range(args.broadcasts):
+            await asyncio.sleep(max(0.0, first + i * args.interval - time.monotonic()))
+            try:
+                sends.append(await send(f"broadcast {i + 1} of {args.broadcasts}"))
+            except (RuntimeError, httpx.HTTPError) as exc:
+                send_errors += 1
+                print(f"  send {i + 1}: {exc}", flush=True)
+        ids = {mid for mid, _, _ in sends}
+        live = [s for s in client.subs if s.opened]
+        wait_until = time.monotonic() + 30
+        while time.monotonic() < wait_until:
+            if all(ids <= s.received.keys() or s.closed for s in live):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # a duplicate would arrive about now
+
+        latencies: list[float] = []
+        busy = 0.0
+        for mid, started, _ in sends:
+            arrivals = [s.received[mid] for s in live if mid in s.received]
+            latencies.extend((t - started) * 1000 for t in arrivals)
+            if arrivals:
+                busy += max(arrivals) - started
+        expected = len(ids) * len(live)
+        got = sum(len(ids & s.received.keys()) for s in live)
+        failed_opens = n - client.opened
+        dropped = sum(1 for s in live if s.closed)
+        duplicates = sum(s.duplicates for s in live)
+        unexpected = sum(len(s.unexpected) for s in live)
+        stray = sum(len(s.received.keys() - ids) for s in live)
+        errors = failed_opens + dropped + (expected - got) + duplicates + unexpected + send_errors
+        reasons: dict[str, int] = {}
+        for s in client.subs:
+            if s.error:
+                reasons[s.error] = reasons.get(s.error, 0) + 1
+        result.update(
+            broadcasts=len(sends),
+            p50_ms=round(percentile(latencies, 0.5), 1),
+            p99_ms=round(percentile(latencies, 0.99), 1),
+            max_ms=round(max(latencies, default=float("nan")), 1),
+            deliveries=got,
+            # Fan-out rate while a broadcast is on its way: deliveries over the summed time
+            # from each POST's start to its last subscriber's arrival.
+            deliveries_per_s=round(got / busy) if busy else 0,
+            send_p50_ms=round(percentile([(e - s) * 1000 for _, s, e in sends], 0.5), 1),
+            failed_opens=failed_opens,
+            dropped=dropped,
+            missed=expected - got,
+            duplicates=duplicates,
+            unexpected=unexpected,
+            stray=stray,
+            send_errors=send_errors,
+            errors=errors,
+        )
+        if reasons:
+            print(f"  client errors: {dict(sorted(reasons.items())[:8])}", flush=True)
+        kinds = {k for s in live for k in s.unexpected}
+        if kinds:
+            print(f"  unexpected events: {sorted(kinds)[:8]}", flush=True)
+    finally:
+        await client.stop()
+        await sender.aclose()
+        gc.enable()
+    return result
+
+
+def summary(result: dict[str, Any]) -> str:
+    keys = [
+        "mode",
+        "subscribers",
+        "opened",
+        "open_s",
+        "settle_s",
+        "broadcasts",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "deliveries_per_s",
+        "send_p50_ms",
+        "rss_per_stream_kb",
+        "proxy_rss_per_stream_kb",
+        "rss_before_mb",
+        "rss_after_mb",
+        "threads",
+        "failed_opens",
+        "dropped",
+        "missed",
+        "duplicates",
+        "unexpected",
+        "send_errors",
+        "errors",
+    ]
+    return "bench sse " + " ".join(f"{k}={result[k]}" for k in keys if k in result)
+
+
+def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: list[str]) -> str:
+    daphne_port = free_port()
+    pushpin = start_pushpin(daphne_port, args.pushpin_message_rate) if mode == "pushpin" else None
+    extra = {"DATABASE_URL": database_url}
+    if pushpin is not None:
+        extra["GRIP_URL"] = pushpin.grip_url
+    daphne: Process | None = None
+    try:
+        daphne = start_daphne(
+            f"daphne-{mode}",
+            daphne_port,
+            "harbor_messaging.asgi:application",
+            cwd=ROOT,
+            env=harbor_env(extra),
+        )
+        base = f"http://127.0.0.1:{daphne_port}"
+        proxy_pgid = 0
+        if pushpin is not None:
+            pushpin.start()
+            base = pushpin.url
+            proxy_pgid = pushpin.process.pid
+        setup = Setup(
+            mode=mode,
+            base_url=base,
+            stream_path=f"/api/messaging/stream/{TENANT_SLUG}/",
+            event=b"message:new",
+            cookies=[f"sessionid={k}" for k in keys],
+            server_pid=daphne.pid,
+            proxy_pgid=proxy_pgid,
+            recover_log=pushpin.workdir / "pushpin.out" if pushpin is not None else None,
+        )
+        result = asyncio.run(measure(setup, args))
+    finally:
+        if pushpin is not None:
+            pushpin.stop()
+        if daphne is not None:
+            daphne.stop()
+    return summary(result)
+
+
+def run_stock(args: argparse.Namespace) -> str:
+    path = BENCH_DIR / "stock.sqlite3"
+    _remove_sqlite(path)
+    env = dict(os.environ)
+    for name in ("DATABASE_URL", "REDIS_URL", "GRIP_URL"):
+        env.pop(name, None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "stock.settings",
+            "STOCK_DATABASE_PATH": str(path),
+            "PYTHONPATH": str(ROOT / "bench"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+        cwd=ROOT / "bench",
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    port = free_port()
+    daphne: Process | None = None
+    try:
+        daphne = start_daphne(
+            "daphne-stock", port, "stock.asgi:application", cwd=ROOT / "bench", env=env
+        )
+        setup = Setup(
+            mode="stock",
+            base_url=f"http://127.0.0.1:{port}",
+            stream_path="/events/tenant/",
+            event=b"message",
+            cookies=[],
+            server_pid=daphne.pid,
+            send_path="/send",
+            admin=False,
+        )
+        result = asyncio.run(measure(setup, args))
+    finally:
+        if daphne is not None:
+            daphne.stop()
+        if not args.keep:
+            _remove_sqlite(path)
+    return summary(result)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    nofile = raise_nofile()
+    print(f"bench sse machine {machine()} nofile={nofile}", flush=True)
+    modes = ["direct", "pushpin", "stock"] if args.mode == "all" else [args.mode]
+    lines: list[str] = []
+    harbor_modes = [m for m in modes if m != "stock"]
+    if harbor_modes:
+        with own_database(args) as database_url:
+            setup_django(database_url)
+            started = time.monotonic()
+            keys = seed(args.subscribers)
+            from django.db import connections
+
+            connections.close_all()
+            print(
+                f"  seeded {args.subscribers} subscribers in {time.monotonic() - started:.1f}s",
+                flush=True,
+            )
+            gc.collect()
+            gc.freeze()  # the client's own pauses should not be the figures
+            for mode in harbor_modes:
+                print(f"bench sse mode={mode}: starting", flush=True)
+                lines.append(run_harbor(mode, args, database_url, keys))
+                print(lines[-1], flush=True)
+    if "stock" in modes:
+        print("bench sse mode=stock: starting", flush=True)
+        lines.append(run_stock(args))
+        print(lines[-1], flush=True)
+    return 0 if all(" errors=0" in line for line in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -101,6 +101,8 @@ function setState(next) {
   if (next === state) return;
   const previous = state;
   state = next;
+  // Visible to styles and to tests: [data-harbor-stream][data-state="open"].
+  config.dataset.state = next;
   emit("state", { state: next, previous });
 }
 

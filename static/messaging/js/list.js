@@ -43,9 +43,11 @@ export function createList({ root, store, messaging, announce }) {
   // What the server rendered becomes the store's first page.
   store.seed(
     [...list.querySelectorAll("[data-message-row]")].map((row) => {
-      setTime(row.querySelector('[data-field="time"]'), row.querySelector("time").dateTime);
+      const listedAt = row.querySelector("time").dateTime;
+      setTime(row.querySelector('[data-field="time"]'), listedAt);
       return {
         id: Number(row.dataset.messageId),
+        listedAt,
         threadId: Number(row.dataset.threadId),
         isRead: row.dataset.read !== "false",
         isSender: store.box === "sent",
@@ -175,11 +177,11 @@ export function createList({ root, store, messaging, announce }) {
     syncEmpty();
   });
 
-  store.on("list:insert", ({ message, beforeId }) => {
+  store.on("list:insert", ({ message, beforeId, fresh }) => {
     const row = makeRow(message);
     const before = beforeId === null ? null : rowFor(beforeId);
     list.insertBefore(row, before);
-    if (message.isRead === false) flash(row);
+    if (fresh) flash(row);
     setRoving();
     syncEmpty();
   });

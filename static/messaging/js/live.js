@@ -8,6 +8,7 @@ import { subjectText } from "./format.js";
 import { t } from "./strings.js";
 
 const SETTLE_MS = 1000;
+const ANNOUNCE_GATHER_MS = 300;
 
 function countFrom(payload) {
   return payload && typeof payload.unreadCount === "number" ? payload.unreadCount : null;
@@ -17,14 +18,24 @@ export function connectLive({ root, store, messaging, announce, counts }) {
   const listed = () => !store.q; // a search lists only matches: new mail is counted, not shown
   const reader = root.querySelector("[data-reader]");
 
+  // Messages arriving together (a replay after a reconnect) are announced as one line.
+  let arrivals = [];
+  let arrivalsTimer = null;
   function announceNew(messages) {
-    const incoming = messages.filter((m) => !m.isSender && m.sender?.id !== store.userId);
-    if (incoming.length === 1) {
-      const [message] = incoming;
-      announce(t("newMessageFrom", { name: message.sender?.name || "", subject: subjectText(message.subject) }));
-    } else if (incoming.length > 1) {
-      announce(t("newMessages", { count: incoming.length }));
-    }
+    arrivals.push(...messages.filter((m) => !m.isSender && m.sender?.id !== store.userId));
+    clearTimeout(arrivalsTimer);
+    arrivalsTimer = setTimeout(() => {
+      const incoming = arrivals;
+      arrivals = [];
+      if (incoming.length === 1) {
+        const [message] = incoming;
+        announce(
+          t("newMessageFrom", { name: message.sender?.name || "", subject: subjectText(message.subject) }),
+        );
+      } else if (incoming.length > 1) {
+        announce(t("newMessages", { count: incoming.length }));
+      }
+    }, ANNOUNCE_GATHER_MS);
   }
 
   stream.on("message:new", ({ payload }) => {

@@ -3,6 +3,12 @@
 // the event stream into the same methods. ``seen`` remembers every message id the page
 // has shown (or sent), so an event replayed after a reconnect is not applied twice.
 
+/** Newest first: by creation time (rows the server rendered carry it as listedAt), then id. */
+function isNewer(a, b) {
+  const time = (m) => Date.parse(m?.createdAt || m?.listedAt || "") || 0;
+  return time(a) !== time(b) ? time(a) > time(b) : (a?.id || 0) > (b?.id || 0);
+}
+
 export class MessagingStore extends EventTarget {
   constructor({ tenantId, tenantName, userId, box, q, canMessageAll, stats, nextCursor }) {
     super();
@@ -71,13 +77,21 @@ export class MessagingStore extends EventTarget {
     return added;
   }
 
-  /** A message that belongs at the top of the current list (one just sent, or new). */
+  /**
+   * A new message (one just sent, or one the stream brought), placed newest first. Events
+   * replayed after a reconnect come channel by channel, not strictly in time, so it goes
+   * where its time says rather than always at the top.
+   */
   prepend(message, { fresh = false } = {}) {
     this.seen.add(message.id);
     if (this.order.includes(message.id)) return this.update(message.id, message);
+    const at = this.order.findIndex((id) => isNewer(message, this.messages.get(id)));
+    const beforeId = at === -1 ? null : this.order[at];
     this.messages.set(message.id, message);
-    this.order.unshift(message.id);
-    this.emit("list:prepend", { message, fresh });
+    if (at === -1) this.order.push(message.id);
+    else this.order.splice(at, 0, message.id);
+    if (at === 0) this.emit("list:prepend", { message, fresh });
+    else this.emit("list:insert", { message, beforeId, fresh });
     return message;
   }
 
@@ -108,7 +122,7 @@ export class MessagingStore extends EventTarget {
       const at = beforeId === null ? this.order.length : this.order.indexOf(beforeId);
       this.messages.set(message.id, message);
       this.order.splice(at, 0, message.id);
-      this.emit("list:insert", { message, beforeId });
+      this.emit("list:insert", { message, beforeId, fresh: message.isRead === false });
       inserted.push(message);
     }
     if (!this.order.some((id) => !fetched.has(id))) {

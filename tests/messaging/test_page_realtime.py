@@ -334,3 +334,39 @@ def test_without_a_stream_the_page_polls(
     expect(row).not_to_have_class(re.compile(r"\bis-unread\b"))
     expect(page.locator("[data-unread-badge]")).to_be_hidden()
     assert subjects(page) == ["Found by polling"]
+
+
+def test_a_removed_member_is_told_and_the_page_stops_reconnecting(
+    world: dict[str, Any], new_context: Any, live_daphne: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from harbor_messaging.tenants.actions import do_create_global_admin
+    from harbor_messaging.tenants.models import Membership
+
+    page = log_in(new_context(live_daphne.url), "bo")
+    wait_for_stream(page)
+    do_create_global_admin(username="root", password=factories.PASSWORD)
+    root = login(live_daphne.url, "root", factories.PASSWORD)
+    try:
+        membership = Membership.objects.get(user=world["bo"], tenant=world["acme"])
+        url = f"/admin/tenants/membership/{membership.pk}/delete/"
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', root.get(url).text)
+        assert token is not None
+        removed = root.post(
+            url,
+            data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
+            headers={"Referer": live_daphne.url + "/admin/"},
+        )
+        assert removed.status_code == 302
+    finally:
+        root.close()
+    expect(page.locator("[data-harbor-stream]")).to_have_attribute("data-state", "ended")
+    notice = page.locator("[data-connection-notice]")
+    expect(notice).to_have_text(
+        "Your access to messaging here has ended. Reload the page or log in again."
+    )
+    shot(page, "access-ended")
+    # It stays ended: no reconnect loop against a stream it may no longer read.
+    page.wait_for_timeout(3000)
+    expect(page.locator("[data-harbor-stream]")).to_have_attribute("data-state", "ended")

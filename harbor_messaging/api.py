@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_protect
 
 from .errors import (
@@ -118,14 +119,13 @@ _PLAIN_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 
-class ApiErrorMiddleware:
-    """Under /api/, answer errors as the error JSON rather than HTML pages."""
+class ApiErrorMiddleware(MiddlewareMixin):
+    """Under /api/, answer errors as the error JSON rather than HTML pages.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    A MiddlewareMixin so it serves async views (the event stream) without a thread hop.
+    """
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if (
             request.path.startswith(API_PREFIX)
             and response.status_code in _PLAIN_ERRORS

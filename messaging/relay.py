@@ -105,7 +105,7 @@ def send(stored: list[StoredEvent]) -> None:
     ok = _publisher.publish(
         {
             "kind": "events",
-            "events": [[s.channel, s.eid, s.type, s.data, s.skip_user_id] for s in stored],
+            "events": [[s.channel, s.eid, s.type, s.data, s.skip_user_id, s.seq] for s in stored],
         }
     )
     if not ok:
@@ -126,7 +126,9 @@ def _handle(raw: bytes | str) -> None:
     message = json.loads(raw)
     kind = message.get("kind")
     if kind == "events":
-        _deliver_locally([StoredEvent(c, int(i), t, d, k) for c, i, t, d, k in message["events"]])
+        _deliver_locally(
+            [StoredEvent(c, int(i), t, d, k, int(q)) for c, i, t, d, k, q in message["events"]]
+        )
     elif kind == "kick":
         kick_local(int(message["userId"]), list(message["channels"]))
     elif kind == RESYNC:

@@ -14,12 +14,13 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.eventstream import EventPermissionError, get_events
@@ -39,6 +40,8 @@ from . import grip, relay
 from .channels import may_read_tenant
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A safety net behind the kick a removal sends: an idle stream re-checks access this often.
 RECHECK_SECONDS = 30
@@ -93,7 +96,61 @@ class StreamLimits:
 
 
 limits = StreamLimits()
-_get_events = sync_to_async(get_events)
+
+
+def in_pool(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run a database read off the event loop in the shared pool of worker threads.
+
+    Not thread-sensitive: a stream must not pin a thread (and its database connection) of
+    its own for as long as it is open. Connections are checked and let go as after a request.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
+_get_events = in_pool(get_events)
+
+
+class StreamSlot:
+    """One held place under the per-user cap, released exactly once however the stream ends."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            limits.release(self.user_id)
+
+
+def _ordered(
+    channel_items: dict[str, list[Any]], more: set[str] | frozenset[str] = frozenset()
+) -> list[tuple[str, Any]]:
+    """The channels' events merged in the order they were stored.
+
+    Where a channel's batch was cut short, events after its last one wait for the next
+    read, so a later event of one channel never overtakes an earlier one of another.
+    """
+    cutoff = min(
+        (items[-1].seq for channel, items in channel_items.items() if channel in more and items),
+        default=None,
+    )
+    pairs = [
+        (channel, item)
+        for channel, items in channel_items.items()
+        for item in items
+        if cutoff is None or getattr(item, "seq", 0) <= cutoff
+    ]
+    pairs.sort(key=lambda pair: getattr(pair[1], "seq", 0))
+    return pairs
 
 
 def _first_chunk() -> str:
@@ -107,8 +164,9 @@ def _for_listener(item: Any, user_id: int) -> bool:
 
 
 async def event_stream(
-    event_request: EventRequest, listener: Listener, user_id: int
+    event_request: EventRequest, listener: Listener, slot: StreamSlot
 ) -> AsyncIterator[str]:
+    user_id = slot.user_id
     manager = get_listener_manager()
     listener.assign_loop()
     manager.add_listener(listener)
@@ -133,11 +191,10 @@ async def event_stream(
                     event_id=make_id(last_ids),
                     json_encode=True,
                 )
-            for channel, items in response.channel_items.items():
-                for item in items:
-                    last_ids[channel] = item.id
-                    if _for_listener(item, user_id):
-                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+            for channel, item in _ordered(response.channel_items, response.channel_more):
+                last_ids[channel] = item.id
+                if _for_listener(item, user_id):
+                    body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
             if body:
                 yield body
             event_request.channel_last_ids = last_ids
@@ -183,32 +240,27 @@ async def event_stream(
                     reread = True
                     continue
                 body = ""
-                for channel, items in channel_items.items():
-                    for item in items:
-                        if item.id is None or channel not in last_ids:
-                            continue
-                        if int(item.id) <= int(last_ids[channel]):
-                            continue  # Already sent (read from storage meanwhile).
-                        if int(item.id) != int(last_ids[channel]) + 1:
-                            reread = True  # A gap: fetch the missing ones from storage.
-                            break
-                        last_ids[channel] = item.id
-                        if _for_listener(item, user_id):
-                            body += sse_encode_event(
-                                item.type, item.data, event_id=make_id(last_ids)
-                            )
-                    if reread:
+                for channel, item in _ordered(channel_items):
+                    if item.id is None or channel not in last_ids:
+                        continue
+                    if int(item.id) <= int(last_ids[channel]):
+                        continue  # Already sent (read from storage meanwhile).
+                    if int(item.id) != int(last_ids[channel]) + 1:
+                        reread = True  # A gap: fetch the missing ones from storage.
                         break
+                    last_ids[channel] = item.id
+                    if _for_listener(item, user_id):
+                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
                 if body:
                     yield body
                 event_request.channel_last_ids = last_ids
     finally:
         listener.aevent.set()
         manager.remove_listener(listener)
-        limits.release(user_id)
+        slot.release()
 
 
-@sync_to_async
+@in_pool
 def _still_allowed(event_request: EventRequest) -> bool:
     manager = get_channelmanager()
     return all(manager.can_read_channel(event_request.user, c) for c in event_request.channels)
@@ -273,38 +325,60 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
     return response
 
 
-def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | StreamingHttpResponse:
-    """GET /api/messaging/stream/<tenantId>/ — this user's events in this tenant."""
+def _open_checks(request: HttpRequest, tenant_id: str) -> EventRequest:
+    """Everything a direct stream checks before it starts, in one trip to the pool."""
+    user = request.user
+    if not user.is_authenticated:
+        raise NotAuthenticated("Log in to open the event stream.")
+    if not may_read_tenant(user, tenant_id, fresh=True):
+        raise Forbidden("You are not a member of this tenant.")
+    limits.check_rate(int(user.pk))
+    return _parse_event_request(request, tenant_id)
+
+
+def _grip_response(request: HttpRequest, tenant_id: str) -> HttpResponse:
     try:
-        if request.method not in {"GET", "HEAD"}:
-            return error_response(
-                HarborError(
-                    f"{request.method} is not allowed here.",
-                    code="method_not_allowed",
-                    status=405,
-                    details={"allow": ["GET"]},
-                )
-            )
-        grip_request = getattr(request, "grip", None)
-        if grip.enabled() and grip_request is not None and grip_request.proxied:
-            return _grip_stream(request, tenant_id)
-        user = request.user
-        if not user.is_authenticated:
-            raise NotAuthenticated("Log in to open the event stream.")
-        if not may_read_tenant(user, tenant_id, fresh=True):
-            raise Forbidden("You are not a member of this tenant.")
-        limits.check_rate(int(user.pk))
-        event_request = _parse_event_request(request, tenant_id)
-        limits.acquire(int(user.pk))
+        return _grip_stream(request, tenant_id)
     except HarborError as error:
         return error_response(error)
 
+
+async def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | StreamingHttpResponse:
+    """GET /api/messaging/stream/<tenantId>/ — this user's events in this tenant.
+
+    Async, so an open stream costs a coroutine and a listener, not a thread: reads go to
+    the shared worker pool and the wait for events is on the server's event loop.
+    """
+    if request.method not in {"GET", "HEAD"}:
+        return error_response(
+            HarborError(
+                f"{request.method} is not allowed here.",
+                code="method_not_allowed",
+                status=405,
+                details={"allow": ["GET", "HEAD"]},
+            )
+        )
+    grip_request = getattr(request, "grip", None)
+    if grip.enabled() and grip_request is not None and grip_request.proxied:
+        return await in_pool(_grip_response)(request, tenant_id)
+    try:
+        # The session and the user are read in the pool too, so no thread of this request
+        # ever opens a database connection that would stay open with the stream.
+        event_request = await in_pool(_open_checks)(request, tenant_id)
+        user_id = int(str(event_request.user.pk))  # Authenticated, checked above.
+        limits.acquire(user_id)
+    except HarborError as error:
+        return error_response(error)
+
+    slot = StreamSlot(user_id)
     listener = Listener()
-    listener.user_id = user.pk
+    listener.user_id = user_id
     listener.channels = event_request.channels
     response = StreamingHttpResponse(
-        event_stream(event_request, listener, int(user.pk)), content_type="text/event-stream"
+        event_stream(event_request, listener, slot), content_type="text/event-stream"
     )
+    # Released at once if the client is gone before the stream's first byte.
+    response._resource_closers.append(slot.release)  # type: ignore[attr-defined]
     add_default_headers(response, request=request)
     response["X-Content-Type-Options"] = "nosniff"
     return response

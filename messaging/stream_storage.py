@@ -31,17 +31,23 @@ class StoredEvent:
     type: str
     data: str
     skip_user_id: int | None = None
+    # The row's id: the order events were stored in, across channels.
+    seq: int = 0
 
     def as_event(self) -> Event:
-        return stream_event(self.channel, self.type, self.data, self.eid, self.skip_user_id)
+        return stream_event(
+            self.channel, self.type, self.data, self.eid, self.skip_user_id, self.seq
+        )
 
 
 def stream_event(
-    channel: str, event_type: str, data: str, eid: int, skip_user_id: int | None
+    channel: str, event_type: str, data: str, eid: int, skip_user_id: int | None, seq: int
 ) -> Event:
-    """django-eventstream's Event, carrying who is not to see it on this channel."""
+    """django-eventstream's Event, carrying who is not to see it on this channel and
+    its place in the order of all stored events (so a stream can merge its channels)."""
     event = Event(channel, event_type, data, id=eid)
     event.skip_user_id = skip_user_id
+    event.seq = seq
     return event
 
 
@@ -74,7 +80,7 @@ def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredE
         for channel, event_type, data, skip_user_id in items:
             next_id[channel] += 1
             stored.append(StoredEvent(channel, next_id[channel], event_type, data, skip_user_id))
-        StreamEvent.objects.bulk_create(
+        rows = StreamEvent.objects.bulk_create(
             [
                 StreamEvent(
                     channel=s.channel,
@@ -87,6 +93,10 @@ def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredE
             ],
             batch_size=1000,
         )
+        stored = [
+            StoredEvent(s.channel, s.eid, s.type, s.data, s.skip_user_id, row.pk or 0)
+            for s, row in zip(stored, rows, strict=True)
+        ]
         by_value: dict[int, list[int]] = defaultdict(list)
         for name, value in next_id.items():
             if value != channels[name].last_id:
@@ -146,7 +156,7 @@ class HarborEventStorage(StorageBase):  # type: ignore[misc]
             # An id this channel never gave, or one whose events are gone: start afresh.
             raise EventDoesNotExist(f"No such event {last_id}", current)
         rows = StreamEvent.objects.filter(channel=channel, eid__gt=last_id).order_by("eid")[:limit]
-        return [stream_event(channel, r.type, r.data, r.eid, r.skip_user_id) for r in rows]
+        return [stream_event(channel, r.type, r.data, r.eid, r.skip_user_id, r.pk) for r in rows]
 
     def get_current_id(self, channel: str) -> int:
         return current_ids([channel])[channel]

@@ -13,6 +13,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "harbor-tests-only-secret-key-0123456
 os.environ.setdefault("HARBOR_SECURE_COOKIES", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("HARBOR_EVENT_PUBLISHER", "messaging.publishers.memory.MemoryPublisher")
+# No preview worker threads in the test process; tests that fetch start a worker themselves.
+os.environ.setdefault("LINKPREVIEW_WORKER", "off")
 
 from harbor_messaging.settings import *  # noqa: F403
 from harbor_messaging.settings import CACHES, DATABASES, REDIS_URL
@@ -28,3 +30,7 @@ if _test_database_name and DATABASES["default"]["ENGINE"].endswith("postgresql")
 # The machine's Redis is shared: a test run may only ever delete keys under its own prefix.
 if REDIS_URL:
     CACHES["default"]["BACKEND"] = "tests.redis_cache.PrefixOnlyRedisCache"
+
+# Transactional tests flush the database between tests, and post_migrate makes the content
+# types again under new ids; a live server that outlives one test must not keep the old ones.
+MIDDLEWARE = [*MIDDLEWARE, "tests.middleware.FreshContentTypesMiddleware"]  # noqa: F405

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +27,31 @@ def _stats(admin: httpx.Client) -> dict[str, int]:
     r = admin.get("/api/ops/streams")
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def _db_connections() -> int:
+    """Open connections to the test database (PostgreSQL), or SQLite files held open by
+    Daphne processes (SQLite); either way, what a leak per stream would show."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return int(cursor.fetchone()[0])
+    name = str(connection.settings_dict["NAME"])
+    count = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) == name:
+                    count += 1
+        except OSError:
+            continue
+    return count
 
 
 def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
@@ -95,12 +122,16 @@ def test_two_hundred_streams_open_and_close_back_to_baseline(
     ops = login(live_daphne.url, "ops", factories.PASSWORD)
     _wait_for(lambda: _stats(ops)["openStreams"] == 0)
     baseline = _stats(ops)
+    connections_before = _db_connections()
     clients = [login(live_daphne.url, u.username, factories.PASSWORD) for u in users]
     streams = []
     for round_ in range(10):
         for client in clients:
             streams.append(SSEStream(client, PATH).start())
-        assert _stats(ops)["openStreams"] == baseline["openStreams"] + len(streams)
+        held = _stats(ops)
+        assert held["openStreams"] == baseline["openStreams"] + len(streams)
+        # An open stream holds no database connection of its own.
+        assert _db_connections() <= connections_before + 8
         for s in streams:
             s.close()
         streams.clear()

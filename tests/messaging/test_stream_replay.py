@@ -142,3 +142,25 @@ def test_bad_last_event_ids_are_refused_cleanly(world: dict[str, Any], live_daph
     with SSEStream(ann, PATH, last_event_id="t-acme:999,u-1-acme:999") as stream:
         (reset,) = stream.take(1)
         assert reset.event == "stream-reset"
+
+
+def test_replay_merges_the_tenant_and_user_channels_in_the_order_they_happened(
+    world: dict[str, Any], live_daphne: Any
+) -> None:
+    ann = login(live_daphne.url, "ann", factories.PASSWORD)
+    bo = login(live_daphne.url, "bo", factories.PASSWORD)
+    with SSEStream(bo, PATH) as first:
+        ann.post("/api/messaging/send", json={"recipientIds": [world["bo"].pk], "body": "start"})
+        (marker,) = first.take(1)
+    expected = []
+    for i in range(4):
+        # A tenant-wide message (tenant channel), then bo reads it (bo's own channel).
+        r = ann.post("/api/messaging/send", json={"recipientIds": "all", "body": f"all {i}"})
+        mid = r.json()["id"]
+        assert (
+            bo.post(f"/api/messaging/messages/{mid}/read", json={"read": True}).status_code == 200
+        )
+        expected += [("message:new", mid), ("message:read", mid)]
+    with SSEStream(bo, PATH, last_event_id=marker.id) as again:
+        assert _seen(again.take(8)) == expected
+        assert again.quiet(0.3) == []

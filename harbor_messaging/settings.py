@@ -222,3 +222,55 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HARBOR_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Media library and attachments (harbor_messaging.media, attachments) -------------------
+# Files go through Django's storage API: local files under HARBOR_DATA_DIR/media by default,
+# an S3 API (Cloudflare R2: region "auto", SigV4) when S3_BUCKET is set.
+INSTALLED_APPS += ["harbor_messaging.media", "attachments"]
+
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+if S3_BUCKET:
+    _media_storage: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL", "") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", "") or None,
+            "region_name": os.environ.get("S3_REGION", "") or None,
+            "signature_version": "s3v4",
+            "addressing_style": "path",
+            "default_acl": None,
+            "file_overwrite": False,
+            # Downloads are redirects to signed URLs that live this long.
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("HARBOR_MEDIA_URL_SECONDS", "300")),
+        },
+    }
+else:
+    _media_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# host:port or a unix socket path; unset means no malware scan (and files say so).
+CLAMD_ADDRESS = os.environ.get("CLAMD_ADDRESS", "")
+HARBOR_MALWARE_SCANNER = os.environ.get(
+    "HARBOR_MALWARE_SCANNER",
+    "harbor_messaging.media.scanners.clamd.ClamdScanner"
+    if CLAMD_ADDRESS
+    else "harbor_messaging.media.scanners.off.NoScanner",
+)
+HARBOR_CLAMD_TIMEOUT_SECONDS = float(os.environ.get("HARBOR_CLAMD_TIMEOUT_SECONDS", "60"))
+# The size limit when a global admin has set none in the admin (25 MiB).
+HARBOR_MEDIA_DEFAULT_MAX_FILE_SIZE = 25 * 1024 * 1024
+# Images with more pixels than this are refused as decompression bombs.
+HARBOR_MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("HARBOR_MEDIA_MAX_IMAGE_PIXELS", "50000000"))
+HARBOR_UPLOAD_MAX_FILES = 20
+# cleanup --uploads removes desktop uploads never attached after this many hours.
+HARBOR_UPLOAD_GRACE_HOURS = float(os.environ.get("HARBOR_UPLOAD_GRACE_HOURS", "24"))
+# --- end of media library and attachments ---------------------------------------------------

@@ -23,6 +23,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("messaging.urls")),
+    path("api/", include("attachments.urls")),
+    path("api/media/", include("harbor_messaging.media.urls")),
     path("healthz", tenant_views.healthz, name="healthz"),
 ]
 
@@ -30,5 +32,6 @@ urlpatterns += i18n_patterns(
     path("harbor/", tenant_views.home, name="home"),
     path("harbor/tenant/", tenant_views.switch_tenant, name="switch-tenant"),
     path("harbor/", include("messaging.page_urls")),
+    path("harbor/", include("harbor_messaging.media.page_urls")),
     prefix_default_language=True,
 )

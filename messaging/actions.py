@@ -6,6 +6,7 @@ published for a change that did not commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -44,12 +45,12 @@ class Draft:
 # -- checks ----------------------------------------------------------------------------------
 
 
-def check_draft(*, subject: str, body: str) -> Draft:
+def check_draft(*, subject: str, body: str, has_attachments: bool = False) -> Draft:
     if len(subject) > SUBJECT_MAX:
         raise InvalidInput(f"subject is longer than {SUBJECT_MAX} characters.", field="subject")
     if len(body) > BODY_MAX:
         raise InvalidInput(f"body is longer than {BODY_MAX} characters.", field="body")
-    if not subject.strip() and not body.strip():
+    if not subject.strip() and not body.strip() and not has_attachments:
         raise InvalidInput("Write a subject or a body.", field="body")
     return Draft(subject=subject.strip(), body=body)
 
@@ -125,9 +126,17 @@ def do_send_message(
     subject: str,
     body: str,
     reply_to_id: int | None = None,
+    attachment_upload_ids: Sequence[int] = (),
+    media_file_ids: Sequence[int] = (),
 ) -> Message:
-    draft = check_draft(subject=subject, body=body)
+    from attachments.actions import check_files_to_attach, do_attach_files
+
     tenant = access.tenant
+    # Attachments: the sender's own files in this tenant; with any, the text may be empty.
+    files = check_files_to_attach(
+        user=sender, tenant=tenant, upload_ids=attachment_upload_ids, media_file_ids=media_file_ids
+    )
+    draft = check_draft(subject=subject, body=body, has_attachments=bool(files))
     reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
     with transaction.atomic():
         ids, audience = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
@@ -150,6 +159,9 @@ def do_send_message(
             ],
             batch_size=BULK_BATCH,
         )
+        if files:
+            # No attachment events: message:new below carries the attachments.
+            do_attach_files(message=message, files=files, notify=False)
         notify_message_sent(message=message, tenant=tenant, recipient_ids=ids)
     return message
 

@@ -55,13 +55,9 @@ def send(request: AuthedRequest) -> HttpResponse:
         },
     )
     access = _body_access(request, data)
-    for name in ("attachmentUploadIds", "mediaFileIds"):
-        # The fields of API.md; until the media library lands no id can name a file.
-        file_ids = id_list(data, name, max_items=ATTACHMENTS_MAX)
-        if file_ids:
-            raise InvalidInput(
-                f"{name} names no file of yours.", field=name, details={"unknown": file_ids}
-            )
+    # Desktop uploads (ids from /attachments/upload) and files picked from the media library.
+    upload_ids = id_list(data, "attachmentUploadIds", max_items=ATTACHMENTS_MAX)
+    media_file_ids = id_list(data, "mediaFileIds", max_items=ATTACHMENTS_MAX)
     raw_recipients = data.get("recipientIds")
     recipients: list[int] | str
     if raw_recipients == actions.ALL:
@@ -77,6 +73,8 @@ def send(request: AuthedRequest) -> HttpResponse:
         subject=subject,
         body=body,
         reply_to_id=optional_id(data, "replyToId"),
+        attachment_upload_ids=upload_ids,
+        media_file_ids=media_file_ids,
     )
     return json_response(_one(request, message.pk), status=201)
 

@@ -211,7 +211,11 @@ def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[User]]:
 def messages_json(
     items: list[ViewedMessage], *, viewer: User, tenant_slug: str | None = None
 ) -> list[dict[str, Any]]:
+    from attachments.selectors import attachments_by_message
+
     recipients = recipients_by_message([i.message for i in items])
+    # One query for the whole page, and none when no message on it has attachments.
+    attachments = attachments_by_message([i.message for i in items])
     return [
         message_json(
             item.message,
@@ -223,6 +227,7 @@ def messages_json(
                 if item.message.audience == Message.Audience.DIRECT
                 else None
             ),
+            attachments=attachments.get(item.message.pk),
         )
         for item in items
     ]

@@ -33,6 +33,7 @@ def message_json(
     viewer_id: int,
     delivery: MessageRecipient | None,
     recipients: list[User] | None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The message object of API.md as ``viewer_id`` sees it.
 
@@ -67,6 +68,7 @@ def message_json(
         "threadId": message.thread_id,
         "hasAttachments": message.has_attachments,
         "attachmentCount": message.attachment_count,
-        "attachments": [],
+        # The attachment objects (attachments.selectors.attachment_json), in attach order.
+        "attachments": attachments or [],
         "links": [],
     }

@@ -1,0 +1,1 @@
+"""Message attachments: which media library files a message carries."""

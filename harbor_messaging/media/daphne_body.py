@@ -1,0 +1,107 @@
+"""Daphne hands the app a request body one chunk per ``receive()``, not all at once.
+
+Twisted spools a request body to a temporary file; Daphne 4 then reads that whole file
+into the application's queue in one go, so a 200 MB upload sits in memory before the app
+reads its first byte. ``install()`` makes Daphne's queue read the spooled file lazily, one
+chunk per ``receive()``: memory stays at a chunk however large the upload. It changes
+nothing else, and nothing at all outside Daphne (manage.py, the test client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any, BinaryIO
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+_installed = False
+
+
+class _SpentBody:
+    """Stands in for the spooled body in Daphne's own loop, which then reads nothing."""
+
+    def __init__(self, real: BinaryIO) -> None:
+        self._real = real
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, *args: Any) -> int:
+        return 0
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._real.closed)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+class LazyBodyQueue(asyncio.Queue[dict[str, Any]]):
+    """The application's input queue: body chunks are read from the file as it asks."""
+
+    def __init__(self, body: BinaryIO) -> None:
+        super().__init__()
+        self._body: BinaryIO | None = body
+        self._swallow_placeholder = True
+
+    def put_nowait(self, item: dict[str, Any]) -> None:
+        # Daphne's own loop puts one empty http.request (it read nothing); ours replace it.
+        if self._swallow_placeholder and item.get("type") == "http.request":
+            self._swallow_placeholder = False
+            return
+        super().put_nowait(item)
+
+    async def get(self) -> dict[str, Any]:
+        body = self._body
+        if body is not None:
+            try:
+                chunk = body.read(CHUNK)
+            except ValueError:  # Twisted closed it: the client went away.
+                self._body = None
+                return {"type": "http.disconnect"}
+            more = len(chunk) == CHUNK
+            if not more:
+                self._body = None
+            return {"type": "http.request", "body": chunk, "more_body": more}
+        return await super().get()
+
+
+def install() -> None:
+    """Patch Daphne's Server.create_application (once, and only if Daphne is installed)."""
+    global _installed
+    if _installed:
+        return
+    try:
+        from daphne.server import Server
+    except ImportError:  # pragma: no cover - Daphne is a dependency
+        return
+    _installed = True
+
+    def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+        # Daphne 4.2's create_application, with the queue swapped for HTTP requests.
+        assert "application_instance" not in self.connections[protocol]
+        body = getattr(protocol, "content", None) if scope.get("type") == "http" else None
+        input_queue: asyncio.Queue[dict[str, Any]]
+        if body is not None and hasattr(body, "read") and not body.closed:
+            input_queue = LazyBodyQueue(body)
+            protocol.content = _SpentBody(body)
+        else:
+            input_queue = asyncio.Queue()
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope,
+            receive=input_queue.get,
+            send=partial(self.handle_reply, protocol),
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
+
+    Server.create_application = create_application

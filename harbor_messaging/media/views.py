@@ -1,0 +1,85 @@
+"""The media library page: browse, upload and delete one's own files in the current tenant.
+
+Plain forms, no script needed: uploads post here (multipart), deletes post to their own URL.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from harbor_messaging.api import AuthedRequest
+from harbor_messaging.errors import HarborError
+from harbor_messaging.tenants.selectors import tenant_access_for_request
+
+from . import actions
+from .filetypes import ALLOWED
+from .models import MediaFile
+from .selectors import library_of, max_file_size_for
+from .uploads import received_files, streaming_uploads
+
+PAGE_SIZE = 200
+
+
+def _library_page(request: AuthedRequest) -> HttpResponse:
+    try:
+        access = tenant_access_for_request(request, None)
+    except HarborError:
+        return render(request, "messaging/no_tenant.html", status=200)
+    if request.method == "POST":
+        try:
+            files = received_files(request)
+            if not files:
+                messages.error(request, _("Choose one or more files to upload."))
+            else:
+                checked = actions.check_uploads(files, limit=max_file_size_for(access.tenant))
+                rows = actions.do_add_files(
+                    tenant=access.tenant,
+                    owner=request.user,
+                    checked=checked,
+                    origin=MediaFile.Origin.MEDIA_LIBRARY,
+                )
+                messages.success(
+                    request,
+                    ngettext("%(count)d file uploaded.", "%(count)d files uploaded.", len(rows))
+                    % {"count": len(rows)},
+                )
+        except HarborError as error:
+            messages.error(request, error.message)
+        return HttpResponseRedirect(reverse("media-library"))
+    rows = list(library_of(request.user, access.tenant)[:PAGE_SIZE])
+    return render(
+        request,
+        "media/library.html",
+        {
+            "tenant": access.tenant,
+            "files": rows,
+            "max_file_size": max_file_size_for(access.tenant),
+            "accept": ",".join(sorted(ALLOWED)),
+            "max_files": settings.HARBOR_UPLOAD_MAX_FILES,
+        },
+    )
+
+
+library = streaming_uploads(
+    login_required(require_http_methods(["GET", "HEAD", "POST"])(csrf_protect(_library_page)))
+)
+
+
+@login_required
+@require_POST
+def delete_file(request: HttpRequest, file_id: int) -> HttpResponse:
+    try:
+        actions.do_delete_media_file(user=request.user, file_id=file_id)  # type: ignore[arg-type]
+        messages.success(request, _("File deleted."))
+    except HarborError as error:
+        messages.error(request, error.message)
+    return HttpResponseRedirect(reverse("media-library"))

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from .live import free_port
 
 
@@ -171,11 +173,13 @@ class PushpinServer:
             if self.process.poll() is not None:
                 raise RuntimeError((self.workdir / "pushpin.out").read_text()[-2000:])
             try:
-                with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
-                    pass
                 with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
+                    pass
+                # Its port answers before its proxy and zurl are ready: wait for a real
+                # round trip to the upstream.
+                if httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200:
                     return self
-            except OSError:
+            except (OSError, httpx.HTTPError):
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("pushpin did not start")

@@ -53,3 +53,50 @@ def nothing_kept(storage_dir: Path) -> Iterator[None]:
     yield
     assert stored(storage_dir) == before_files
     assert MediaFile.objects.count() == before_rows
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory: Any) -> Iterator[Any]:
+    from .servers import ClamdServer
+
+    if not ClamdServer.available():
+        pytest.skip("clamd is not installed (apt-get install clamav-daemon)")
+    # A short path: unix socket paths are limited to about 100 bytes.
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="hm-clamd-"))
+    server = ClamdServer(workdir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: Any) -> Iterator[Any]:
+    from .servers import MotoS3Server
+
+    server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3: Any, settings: Any) -> Iterator[str]:
+    """The default storage is an S3 bucket on the moto server, reached over HTTP."""
+    import uuid
+
+    bucket = moto_s3.make_bucket(f"harbor-{uuid.uuid4().hex[:12]}")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": moto_s3.storage_options(bucket),
+        },
+    }
+    yield bucket

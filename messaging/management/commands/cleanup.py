@@ -9,7 +9,10 @@ from messaging.stream_storage import RETENTION, trim_events
 
 
 class Command(BaseCommand):
-    help = "Trim what Harbor Messaging no longer needs: stream events past their retention."
+    help = (
+        "Trim what Harbor Messaging no longer needs: stream events past their retention, "
+        "desktop uploads never attached."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--events", action="store_true", help="Trim stream events only.")
@@ -19,10 +22,33 @@ class Command(BaseCommand):
             default=RETENTION.total_seconds() / 3600,
             help="Keep stream events this many hours (at least 24; default %(default)s).",
         )
+        # Attachments: desktop uploads never attached to a message.
+        parser.add_argument(
+            "--uploads", action="store_true", help="Remove unattached uploads only."
+        )
+        parser.add_argument(
+            "--upload-hours",
+            type=float,
+            default=None,
+            help="Grace period for unattached uploads, hours (default HARBOR_UPLOAD_GRACE_HOURS).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        every = not options["events"]
+        # With no flag, everything; each flag alone does its part only.
+        every = not any(options.get(flag) for flag in ("events", "uploads", "previews"))
         if options["events"] or every:
             hours = max(24.0, options["event_hours"])
             deleted = trim_events(older_than=dt.timedelta(hours=hours))
             self.stdout.write(f"events: trimmed {deleted} older than {hours:g} h")
+        if options["uploads"] or every:
+            from django.conf import settings
+            from django.utils import timezone
+
+            from harbor_messaging.media.actions import do_delete_unattached_uploads
+
+            grace = options["upload_hours"]
+            grace = settings.HARBOR_UPLOAD_GRACE_HOURS if grace is None else max(0.0, grace)
+            removed = do_delete_unattached_uploads(
+                older_than=timezone.now() - dt.timedelta(hours=grace)
+            )
+            self.stdout.write(f"uploads: removed {removed} never attached after {grace:g} h")

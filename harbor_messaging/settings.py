@@ -274,3 +274,28 @@ HARBOR_UPLOAD_MAX_FILES = 20
 # cleanup --uploads removes desktop uploads never attached after this many hours.
 HARBOR_UPLOAD_GRACE_HOURS = float(os.environ.get("HARBOR_UPLOAD_GRACE_HOURS", "24"))
 # --- end of media library and attachments ---------------------------------------------------
+
+# --- Link previews (linkpreview app) ---------------------------------------------------------
+# Previews are fetched off the request path through linkpreview.backends (the SSRF guard).
+INSTALLED_APPS.append("linkpreview")
+LINKPREVIEW_ENABLED = _env_bool("LINKPREVIEW_ENABLED", True)
+LINKPREVIEW_FETCHER = os.environ.get(
+    "LINKPREVIEW_FETCHER", "linkpreview.backends.safe_requests.SafeFetcher"
+)
+# CIDRs previews may fetch from although they are not public: for tests only.
+LINKPREVIEW_ALLOW_NETWORKS = _env_list("LINKPREVIEW_ALLOW_NETWORKS", "")
+LINKPREVIEW_PORTS = [int(p) for p in _env_list("LINKPREVIEW_PORTS", "80,443")]
+LINKPREVIEW_TIMEOUT_SECONDS = float(os.environ.get("LINKPREVIEW_TIMEOUT_SECONDS", "10"))
+LINKPREVIEW_MAX_BYTES = int(os.environ.get("LINKPREVIEW_MAX_BYTES", str(2 * 1024 * 1024)))
+LINKPREVIEW_MAX_REDIRECTS = 5
+LINKPREVIEW_USER_AGENT = os.environ.get(
+    "LINKPREVIEW_USER_AGENT",
+    "HarborMessaging-LinkPreview/1.0 (link previews for messages; one fetch per link a day)",
+)
+# A fetched preview is kept a day; a failure a few minutes, then tried again when asked.
+LINKPREVIEW_CACHE_SECONDS = int(os.environ.get("LINKPREVIEW_CACHE_SECONDS", "86400"))
+LINKPREVIEW_FAILURE_SECONDS = int(os.environ.get("LINKPREVIEW_FAILURE_SECONDS", "600"))
+# "thread": a worker thread in each server process, started on the first queued fetch;
+# "off": only `manage.py linkpreview_worker` fetches (its own process, as in production).
+LINKPREVIEW_WORKER = os.environ.get("LINKPREVIEW_WORKER", "thread")
+# --- end of link previews --------------------------------------------------------------------

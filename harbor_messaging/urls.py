@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/messaging/links/", include("linkpreview.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("attachments.urls")),
     path("api/media/", include("harbor_messaging.media.urls")),

@@ -128,6 +128,7 @@ def do_send_message(
     reply_to_id: int | None = None,
     attachment_upload_ids: Sequence[int] = (),
     media_file_ids: Sequence[int] = (),
+    omit_link_previews: list[str] | tuple[str, ...] = (),
 ) -> Message:
     from attachments.actions import check_files_to_attach, do_attach_files
 
@@ -162,6 +163,10 @@ def do_send_message(
         if files:
             # No attachment events: message:new below carries the attachments.
             do_attach_files(message=message, files=files, notify=False)
+        # Links stored with the message; their previews are fetched after the commit.
+        from linkpreview.actions import do_record_links
+
+        do_record_links(message=message, omit=omit_link_previews)
         notify_message_sent(message=message, tenant=tenant, recipient_ids=ids)
     return message
 
@@ -234,6 +239,9 @@ def do_edit_message(
             message.body = draft.body
             changed["body"] = draft.body
             changed["bodyHtml"] = render_body_html(draft.body)
+            from linkpreview.actions import do_record_edited_links
+
+            changed["links"] = do_record_edited_links(message=message)
         if not changed:
             return viewed.message
         message.edited_at = timezone.now()

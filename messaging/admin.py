@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from .models import Message, MessageRecipient
+from .rendering import render_body_html
 
 
 class RecipientInline(admin.TabularInline[MessageRecipient, Message]):
@@ -40,5 +43,11 @@ class MessageAdmin(admin.ModelAdmin[Message]):
         "recipient_count",
         "has_attachments",
         "attachment_count",
+        "rendered_body",
     ]
     inlines = [RecipientInline]
+
+    @admin.display(description=_("body as recipients see it"))
+    def rendered_body(self, obj: Message) -> SafeString:
+        # The one rendering of every surface: escaped, linkified, nothing else.
+        return mark_safe(render_body_html(obj.body))

@@ -19,6 +19,7 @@ from harbor_messaging.fields import (
     text_field,
 )
 from harbor_messaging.tenants.selectors import TenantAccess, tenant_access_for_request
+from linkpreview.api import omitted_previews_field
 
 from . import actions, selectors
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
@@ -52,6 +53,7 @@ def send(request: AuthedRequest) -> HttpResponse:
             "replyToId",
             "attachmentUploadIds",
             "mediaFileIds",
+            "omitLinkPreviews",
         },
     )
     access = _body_access(request, data)
@@ -73,6 +75,8 @@ def send(request: AuthedRequest) -> HttpResponse:
         subject=subject,
         body=body,
         reply_to_id=optional_id(data, "replyToId"),
+        # Links whose preview the sender dropped in the composer.
+        omit_link_previews=omitted_previews_field(data),
         attachment_upload_ids=upload_ids,
         media_file_ids=media_file_ids,
     )

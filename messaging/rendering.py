@@ -1,13 +1,36 @@
-"""Message bodies as safe HTML: every character escaped, URLs made into links, nothing else."""
+"""Message bodies as safe HTML: every character escaped, URLs made into links, nothing else.
+
+The same linkify finds the links that are stored and previewed (``body_links``), so what is
+clickable and what is previewed never disagree. Every surface (the page, the JSON
+``bodyHtml``, events, the admin) renders through ``render_body_html``.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+from contextvars import ContextVar
 from typing import Any
 
 import bleach
-from bleach.linkifier import Linker
+from bleach.linkifier import Linker, build_url_re
+
+from linkpreview.inspection import InvalidUrl, inspect_url
 
 _ALLOWED_PROTOCOLS = ["http", "https", "mailto"]
+
+# bleach's URL pattern wants a known TLD; links to bare IP addresses are links too (they get
+# a warning beside them). The host must end there, so "http://10.0.0.1.evil.example" is
+# left to bleach's own pattern, which takes the whole name.
+_IP_URL = r"""
+    https?://(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?(?![\w.:-])
+    (?:[/?\#][^\s\{\}\|\\\^`<>"]*)?
+"""
+LINK_URL_RE = re.compile(
+    _IP_URL + "|" + build_url_re().pattern, re.IGNORECASE | re.VERBOSE | re.UNICODE
+)
+
+_found: ContextVar[list[str] | None] = ContextVar("found_links", default=None)
 
 
 def _link_attributes(attrs: dict[Any, str], new: bool = False) -> dict[Any, str] | None:
@@ -18,16 +41,50 @@ def _link_attributes(attrs: dict[Any, str], new: bool = False) -> dict[Any, str]
     attrs[(None, "rel")] = "noopener noreferrer nofollow"
     if scheme != "mailto":
         attrs[(None, "target")] = "_blank"
+        try:
+            info = inspect_url(href)
+        except InvalidUrl:
+            return None  # Not a URL a browser could open as we would show it: text.
+        # The real domain and the warnings, for the page's safety cues beside the link.
+        attrs[(None, "data-link-domain")] = info.display_domain
+        if info.warnings:
+            attrs[(None, "data-link-warnings")] = " ".join(info.warnings)
+        found = _found.get()
+        if found is not None:
+            # linkify works on the escaped body: the href holds "&amp;" where the URL has "&".
+            found.append(html.unescape(href))
     return attrs
 
 
-_linker = Linker(callbacks=[_link_attributes], skip_tags=["pre", "code"], parse_email=False)
+_linker = Linker(
+    callbacks=[_link_attributes], skip_tags=["pre", "code"], parse_email=False, url_re=LINK_URL_RE
+)
+
+
+def _escaped(body: str) -> str:
+    escaped: str = bleach.clean(
+        body, tags=set(), attributes={}, strip=False, protocols=_ALLOWED_PROTOCOLS
+    )
+    return escaped
 
 
 def render_body_html(body: str) -> str:
     """Escape the whole body, then linkify; newlines become <br>."""
-    escaped: str = bleach.clean(
-        body, tags=set(), attributes={}, strip=False, protocols=_ALLOWED_PROTOCOLS
-    )
-    linked: str = _linker.linkify(escaped)
+    linked: str = _linker.linkify(_escaped(body))
     return linked.replace("\n", "<br>\n")
+
+
+def body_links(body: str) -> list[str]:
+    """The http(s) URLs the rendered body links to, in order (repeats kept)."""
+    found: list[str] = []
+    token = _found.set(found)
+    try:
+        _linker.linkify(_escaped(body))
+    finally:
+        _found.reset(token)
+    return found
+
+
+def might_have_links(body: str) -> bool:
+    """Cheap and never wrong the other way: a body it says no to has no links to store."""
+    return bool(body) and LINK_URL_RE.search(body) is not None

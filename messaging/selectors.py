@@ -19,6 +19,7 @@ from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
 from .models import Message, MessageRecipient
+from .rendering import might_have_links
 from .serialization import display_name, message_json
 
 PAGE_DEFAULT = 50
@@ -212,8 +213,11 @@ def messages_json(
     items: list[ViewedMessage], *, viewer: User, tenant_slug: str | None = None
 ) -> list[dict[str, Any]]:
     from attachments.selectors import attachments_by_message
+    from linkpreview.selectors import links_by_message
 
     recipients = recipients_by_message([i.message for i in items])
+    # One query for the page's links, and none when no body on it has a link.
+    links = links_by_message(i.message.pk for i in items if might_have_links(i.message.body))
     # One query for the whole page, and none when no message on it has attachments.
     attachments = attachments_by_message([i.message for i in items])
     return [
@@ -228,6 +232,7 @@ def messages_json(
                 else None
             ),
             attachments=attachments.get(item.message.pk),
+            links=links.get(item.message.pk),
         )
         for item in items
     ]

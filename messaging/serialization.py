@@ -34,6 +34,7 @@ def message_json(
     delivery: MessageRecipient | None,
     recipients: list[User] | None,
     attachments: list[dict[str, Any]] | None = None,
+    links: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The message object of API.md as ``viewer_id`` sees it.
 
@@ -70,5 +71,6 @@ def message_json(
         "attachmentCount": message.attachment_count,
         # The attachment objects (attachments.selectors.attachment_json), in attach order.
         "attachments": attachments or [],
-        "links": [],
+        # The link objects (linkpreview.selectors.link_json), in body order.
+        "links": links or [],
     }

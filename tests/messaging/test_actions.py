@@ -155,7 +155,8 @@ def test_edit_sends_the_changed_fields_to_sender_and_recipients(
     assert event.message_id == message.pk
     assert set(event.user_ids) == {bo.pk, ann.pk}
     assert not event.to_tenant
-    assert set(event.payload) == {"subject", "body", "bodyHtml", "editedAt", "updatedAt"}
+    assert set(event.payload) == {"subject", "body", "bodyHtml", "editedAt", "updatedAt", "links"}
+    assert [link["url"] for link in event.payload["links"]] == ["http://www.x.org"]
     assert event.payload["subject"] == "New"
     assert event.payload["body"] == "see www.x.org"
     assert "<a " in event.payload["bodyHtml"]

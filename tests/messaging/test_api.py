@@ -93,7 +93,10 @@ def test_send_answers_201_with_the_message_object(world: dict[str, Any], api: An
     assert message["hasAttachments"] is False
     assert message["attachmentCount"] == 0
     assert message["attachments"] == []
-    assert message["links"] == []
+    # The link is stored with the message; its preview is fetched after the commit.
+    (link,) = message["links"]
+    assert link["url"] == "https://example.org/x"
+    assert (link["domain"], link["status"], link["warnings"]) == ("example.org", "pending", [])
     assert message["recipientCount"] == 2
     assert message["audience"] == "direct"
     assert sorted(MessageRecipient.objects.values_list("user_id", flat=True)) == sorted(

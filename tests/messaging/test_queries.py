@@ -41,15 +41,16 @@ def _queries(client: Any, path: str, params: dict[str, Any] | None = None) -> in
     return len(ctx.captured_queries)
 
 
+# The message lists: one query more (+1) for the links of a page whose bodies have links.
 API_CALLS = [
-    pytest.param("ann", "/api/messaging/messages", {"tenantId": "acme"}, 6, id="inbox"),
-    pytest.param("ann", "/api/messages", {}, 8, id="inbox default tenant"),
+    pytest.param("ann", "/api/messaging/messages", {"tenantId": "acme"}, 6 + 1, id="inbox"),
+    pytest.param("ann", "/api/messages", {}, 8 + 1, id="inbox default tenant"),
     pytest.param(
-        "ann", "/api/messaging/messages", {"tenantId": "acme", "unread": "1"}, 6, id="unread"
+        "ann", "/api/messaging/messages", {"tenantId": "acme", "unread": "1"}, 6 + 1, id="unread"
     ),
-    pytest.param("ann", "/api/messaging/messages", {"q": "to", "limit": "100"}, 8, id="search"),
+    pytest.param("ann", "/api/messaging/messages", {"q": "to", "limit": "100"}, 8 + 1, id="search"),
     pytest.param(
-        "bo", "/api/messaging/messages", {"tenantId": "acme", "box": "sent"}, 6, id="sent box"
+        "bo", "/api/messaging/messages", {"tenantId": "acme", "box": "sent"}, 6 + 1, id="sent box"
     ),
     pytest.param("ann", "/api/messaging/unread-count", {"tenantId": "acme"}, 4, id="count"),
     pytest.param("cy", "/api/messaging/unread-count", {}, 4, id="count all tenants"),
@@ -105,7 +106,7 @@ def test_the_messaging_page_costs_the_same_with_5_or_60_messages(
     _fill(world, 55)
     many = _queries(client, "/en/harbor/messaging/", params)
     assert few == many
-    assert many <= 20
+    assert many <= 20 + 1  # +1: the links of the listed messages
 
 
 def test_send_to_many_costs_the_same_as_send_to_few(world: dict[str, Any], api: Any) -> None:

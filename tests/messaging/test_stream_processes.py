@@ -120,3 +120,34 @@ def test_a_change_made_in_another_process_reaches_the_streams(
         message = factories.send(world["bo"], world["acme"], [world["ann"]], body="from a shell")
         (event,) = stream.take(1, timeout=5)
         assert event.data["data"]["messageId"] == message.pk
+
+
+def test_a_removed_member_loses_streams_in_every_process(
+    world: dict[str, Any],
+    redis_server: RedisServer,
+    two_servers: tuple[DaphneServer, DaphneServer],
+    settings: Any,
+) -> None:
+    from harbor_messaging.tenants.actions import do_remove_member
+    from harbor_messaging.tenants.models import Membership
+
+    a, b = two_servers
+    settings.REDIS_URL = redis_server.url
+    settings.HARBOR_REDIS_PREFIX = f"test-{redis_server.port}"
+    on_a = login(a.url, "cy", factories.PASSWORD)
+    on_b = login(b.url, "cy", factories.PASSWORD)
+    with (
+        SSEStream(on_a, "/api/messaging/stream/acme/") as stream_a,
+        SSEStream(on_b, "/api/messaging/stream/acme/") as stream_b,
+        SSEStream(login(b.url, "cy", factories.PASSWORD), "/api/messaging/stream/globex/") as other,
+    ):
+        _subscribed(stream_a)
+        # Removed in a third process (this one, as the admin or a command would).
+        do_remove_member(membership=Membership.objects.get(user=world["cy"], tenant=world["acme"]))
+        for stream in (stream_a, stream_b):
+            (error,) = stream.take(1, timeout=5)
+            assert error.event == "stream-error"
+            assert stream.closed.wait(5)
+        # Their stream on the tenant they still belong to goes on.
+        assert other.quiet(0.3) == []
+        assert not other.closed.is_set()

@@ -1,0 +1,56 @@
+"""The one rendering of message bodies: everything escaped, links made by linkify only,
+with rel/target, http/https/mailto only, the real domain and the warnings attached; and
+the stored links are exactly the ones the rendering made clickable."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from messaging.rendering import body_links, render_body_html
+
+INJECTIONS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg/onload=alert(1)>',
+    '<a href="javascript:alert(1)">click</a>',
+    "javascript:alert(1)",
+    'https://example.org/"onmouseover="alert(1)',
+    "https://example.org/<script>alert(1)</script>",
+    "<iframe src=https://example.org></iframe>",
+    "<style>body{display:none}</style>",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<<script>script>alert(1)<</script>/script>",
+    "https://x.org/?q=<b>bold</b>&r='x'",
+]
+
+
+@pytest.mark.parametrize("body", INJECTIONS)
+def test_no_markup_but_links_survives(body: str) -> None:
+    html = render_body_html(body)
+    tags = re.findall(r"<\s*([a-zA-Z]+)", html)
+    assert set(tags) <= {"a", "br"}, html
+    for anchor in re.findall(r"<a [^>]*>", html):
+        assert re.search(r'href="(https?|mailto):', anchor), anchor
+        assert 'rel="noopener noreferrer nofollow"' in anchor
+        assert "on" not in re.sub(r'"[^"]*"', '""', anchor).replace("noopener", ""), anchor
+
+
+def test_links_carry_their_real_domain_and_warnings() -> None:
+    html = render_body_html("a http://xn--80ak6aa92e.com/x b https://10.1.2.3/ c https://ok.org")
+    assert 'data-link-domain="аррӏе.com" data-link-warnings="not_https punycode"' in html
+    assert 'data-link-domain="10.1.2.3" data-link-warnings="ip_address"' in html
+    assert 'href="https://ok.org" rel="noopener noreferrer nofollow" target="_blank" ' in html
+
+
+def test_a_host_that_only_starts_like_an_ip_is_linked_whole() -> None:
+    html = render_body_html("http://10.0.0.1.evil.com/path")
+    assert 'href="http://10.0.0.1.evil.com/path"' in html
+    assert 'data-link-domain="10.0.0.1.evil.com"' in html
+
+
+def test_stored_links_are_the_clickable_ones_unescaped() -> None:
+    body = "x.org, https://a.org/?a=1&b=<2> and (https://b.org/p) and javascript:alert(1)"
+    assert body_links(body) == ["http://x.org", "https://a.org/?a=1&b=<2>", "https://b.org/p"]

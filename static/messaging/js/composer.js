@@ -1,6 +1,7 @@
 // The composer: recipients (picker.js), subject and body, send, replies, and the API's
 // errors shown next to the field they name.
 
+import { createComposerFiles } from "../../attachments/js/composer-files.js";
 import { clearErrors, showError } from "./forms.js";
 import { createPicker } from "./picker.js";
 import { t } from "./strings.js";
@@ -16,6 +17,8 @@ export function createComposer({ root, store, messaging, announce, counts }) {
   const subject = form.elements.subject;
   const body = form.elements.body;
   const sendButton = form.querySelector('[data-action="send"]');
+  // Attachments: the drop zone, the file picker and the media library (attachments/js).
+  const files = createComposerFiles({ pane, tenantId: store.tenantId });
   let replyToId = null;
 
   function setReply(message) {
@@ -30,6 +33,7 @@ export function createComposer({ root, store, messaging, announce, counts }) {
   function reset() {
     form.reset();
     picker.clear();
+    files?.reset();
     clearErrors(form);
     setReply(null);
   }
@@ -94,7 +98,11 @@ export function createComposer({ root, store, messaging, announce, counts }) {
       showError(form, "recipientIds", t("needRecipient"), inputs);
       return;
     }
-    if (!subject.value.trim() && !body.value.trim()) {
+    if (files?.busy()) {
+      showError(form, "files", files.busyText(), inputs);
+      return;
+    }
+    if (!subject.value.trim() && !body.value.trim() && !files?.hasFiles()) {
       showError(form, "body", t("needContent"), inputs);
       return;
     }
@@ -105,6 +113,7 @@ export function createComposer({ root, store, messaging, announce, counts }) {
       body: body.value,
     };
     if (replyToId) payload.replyToId = replyToId;
+    if (files) Object.assign(payload, files.payload());
     sendButton.disabled = true;
     form.setAttribute("aria-busy", "true");
     try {

@@ -3,6 +3,7 @@
 
 import { messagingApi } from "./api.js";
 import { followPage, onUnreadCount, setUnreadCount } from "./badge.js";
+import { createReaderFiles } from "../../attachments/js/reader-files.js";
 import { createComposer } from "./composer.js";
 import { createList } from "./list.js";
 import { connectLive } from "./live.js";
@@ -92,6 +93,8 @@ function start(root) {
   });
 
   connectLive({ root, store, messaging, announce, counts });
+  // The open message's attachments: previews, downloads, and the sender's add and remove.
+  createReaderFiles({ root, store, tenantId: store.tenantId });
 
   const wanted = Number(new URL(window.location.href).searchParams.get("message"));
   if (Number.isInteger(wanted) && wanted > 0) store.open(wanted);

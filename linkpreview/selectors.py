@@ -25,10 +25,8 @@ def thumbnail_url(name: str) -> str:
 def warnings_for(info: LinkInfo, *shown: str) -> list[str]:
     """The URL's own warnings, and text_mismatch when the preview's text names another site."""
     warnings = list(info.warnings)
-    if (
-        TEXT_MISMATCH not in warnings
-        and not info.is_ip
-        and any(text and names_another_domain(text, info.domain) for text in shown)
+    if TEXT_MISMATCH not in warnings and any(
+        text and names_another_domain(text, info.domain) for text in shown
     ):
         warnings.append(TEXT_MISMATCH)
     return warnings

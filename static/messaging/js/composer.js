@@ -1,6 +1,7 @@
 // The composer: recipients (picker.js), subject and body, send, replies, and the API's
 // errors shown next to the field they name.
 
+import { createComposerLinks } from "../../linkpreview/js/composer-links.js";
 import { createComposerFiles } from "../../attachments/js/composer-files.js";
 import { clearErrors, showError } from "./forms.js";
 import { createPicker } from "./picker.js";
@@ -19,6 +20,7 @@ export function createComposer({ root, store, messaging, announce, counts }) {
   const sendButton = form.querySelector('[data-action="send"]');
   // Attachments: the drop zone, the file picker and the media library (attachments/js).
   const files = createComposerFiles({ pane, tenantId: store.tenantId });
+  const links = createComposerLinks({ body });
   let replyToId = null;
 
   function setReply(message) {
@@ -34,6 +36,7 @@ export function createComposer({ root, store, messaging, announce, counts }) {
     form.reset();
     picker.clear();
     files?.reset();
+    links.reset();
     clearErrors(form);
     setReply(null);
   }
@@ -114,6 +117,8 @@ export function createComposer({ root, store, messaging, announce, counts }) {
     };
     if (replyToId) payload.replyToId = replyToId;
     if (files) Object.assign(payload, files.payload());
+    const omitted = links.omitted();
+    if (omitted.length) payload.omitLinkPreviews = omitted;
     sendButton.disabled = true;
     form.setAttribute("aria-busy", "true");
     try {

@@ -6,6 +6,7 @@ import { followPage, onUnreadCount, setUnreadCount } from "./badge.js";
 import { createReaderFiles } from "../../attachments/js/reader-files.js";
 import { createComposer } from "./composer.js";
 import { createList } from "./list.js";
+import { connectLinkPreviews } from "../../linkpreview/js/reader-links.js";
 import { connectLive } from "./live.js";
 import { createReader } from "./reader.js";
 import { createStatus } from "./status.js";
@@ -95,6 +96,8 @@ function start(root) {
   connectLive({ root, store, messaging, announce, counts });
   // The open message's attachments: previews, downloads, and the sender's add and remove.
   createReaderFiles({ root, store, tenantId: store.tenantId });
+  // Preview cards under the open message, and the domain and warnings beside every link.
+  connectLinkPreviews({ root, store, announce });
 
   const wanted = Number(new URL(window.location.href).searchParams.get("message"));
   if (Number.isInteger(wanted) && wanted > 0) store.open(wanted);

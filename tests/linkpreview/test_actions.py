@@ -358,3 +358,26 @@ def test_the_worker_thread_starts_on_wake_and_stops(settings: Any) -> None:
     settings.LINKPREVIEW_WORKER = "off"
     worker.wake()
     assert not [t for t in threading.enumerate() if t.name.startswith("linkpreview-worker")]
+
+
+def test_cleanup_previews_deletes_stale_ones_only(world: dict[str, Any]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    LinkPreview.objects.create(
+        normalized_url="https://stale.example/",
+        status="failed",
+        expires_at=timezone.now() - dt.timedelta(days=2),
+    )
+    LinkPreview.objects.create(
+        normalized_url="https://fresh.example/",
+        status="ready",
+        expires_at=timezone.now() + dt.timedelta(hours=5),
+    )
+    out = StringIO()
+    call_command("cleanup", "--previews", stdout=out)
+    assert "previews: deleted 1" in out.getvalue()
+    assert list(LinkPreview.objects.values_list("normalized_url", flat=True)) == [
+        "https://fresh.example/"
+    ]

@@ -11,7 +11,7 @@ from messaging.stream_storage import RETENTION, trim_events
 class Command(BaseCommand):
     help = (
         "Trim what Harbor Messaging no longer needs: stream events past their retention, "
-        "desktop uploads never attached."
+        "desktop uploads never attached, stale link previews."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,6 +31,10 @@ class Command(BaseCommand):
             type=float,
             default=None,
             help="Grace period for unattached uploads, hours (default HARBOR_UPLOAD_GRACE_HOURS).",
+        )
+        # Link previews: cached previews expired a day ago that no message links to.
+        parser.add_argument(
+            "--previews", action="store_true", help="Delete stale link previews only."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,3 +56,8 @@ class Command(BaseCommand):
                 older_than=timezone.now() - dt.timedelta(hours=grace)
             )
             self.stdout.write(f"uploads: removed {removed} never attached after {grace:g} h")
+        if options["previews"] or every:
+            from linkpreview.actions import do_trim_previews
+
+            trimmed = do_trim_previews()
+            self.stdout.write(f"previews: deleted {trimmed} stale previews no message links to")

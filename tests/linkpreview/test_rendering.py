@@ -5,6 +5,7 @@ the stored links are exactly the ones the rendering made clickable."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,27 @@ def test_a_host_that_only_starts_like_an_ip_is_linked_whole() -> None:
 def test_stored_links_are_the_clickable_ones_unescaped() -> None:
     body = "x.org, https://a.org/?a=1&b=<2> and (https://b.org/p) and javascript:alert(1)"
     assert body_links(body) == ["http://x.org", "https://a.org/?a=1&b=<2>", "https://b.org/p"]
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_body_as_recipients_see_it(world: dict[str, Any]) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from tests import factories
+
+    message = factories.send(
+        world["bo"],
+        world["acme"],
+        [world["ann"]],
+        body="<script>alert(1)</script> see https://example.org/x",
+    )
+    admin = User.objects.create_superuser("root", "root@example.com", "pw-123-pw")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/messaging/message/{message.pk}/change/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    assert (
+        '<a href="https://example.org/x" rel="noopener noreferrer nofollow" target="_blank"' in page
+    )

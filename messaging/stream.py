@@ -327,6 +327,14 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
 
 def _open_checks(request: HttpRequest, tenant_id: str) -> EventRequest:
     """Everything a direct stream checks before it starts, in one trip to the pool."""
+    if "es-meta" in request.GET or "recover" in request.GET:
+        # Only Pushpin's own signed follow-up requests may carry these.
+        raise HarborError(
+            "es-meta and recover are for the GRIP proxy only.",
+            code="invalid",
+            status=400,
+            details={"field": "es-meta" if "es-meta" in request.GET else "recover"},
+        )
     user = request.user
     if not user.is_authenticated:
         raise NotAuthenticated("Log in to open the event stream.")

@@ -187,6 +187,9 @@ def test_a_message_sent_in_one_browser_appears_in_another_and_reading_clears_eve
         "button"
     ).click()
     reader = sender.locator("[data-reader]")
+    # Wait for the reader to have loaded it, so a late load does not reset the panel.
+    expect(reader.get_by_role("heading")).to_have_text("Tug schedule moved")
+    expect(reader).not_to_have_attribute("aria-busy", "true")
     reader.locator('[data-reader-actions] [data-action="delete"]').click()
     reader.locator('[data-action="confirm-delete"]').click()
     expect(row).to_have_count(0)

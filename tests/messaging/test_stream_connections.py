@@ -130,8 +130,9 @@ def test_two_hundred_streams_open_and_close_back_to_baseline(
             streams.append(SSEStream(client, PATH).start())
         held = _stats(ops)
         assert held["openStreams"] == baseline["openStreams"] + len(streams)
-        # An open stream holds no database connection of its own.
+        # An open stream holds no database connection, nor thread, of its own.
         assert _db_connections() <= connections_before + 8
+        assert held["threads"] <= baseline["threads"] + 8, held
         for s in streams:
             s.close()
         streams.clear()

@@ -138,6 +138,10 @@ def test_bad_last_event_ids_are_refused_cleanly(world: dict[str, Any], live_daph
         r = ann.get(PATH, headers={"Last-Event-ID": bad})
         assert r.status_code == 400, bad
         assert r.json()["error"]["code"] == "invalid"
+    # Only Pushpin's signed follow-up requests may carry es-meta or recover.
+    for query in ("?es-meta=x.y.z", "?recover=true"):
+        r = ann.get(PATH + query)
+        assert r.status_code == 400, query
     # An id from the future of this channel starts afresh rather than hanging.
     with SSEStream(ann, PATH, last_event_id="t-acme:999,u-1-acme:999") as stream:
         (reset,) = stream.take(1)

@@ -1,0 +1,144 @@
+"""The event stream as a plain ASGI application, routed ahead of Django's handler.
+
+Django's ASGI handler gives every request a thread of its own for its thread-sensitive
+parts (signals, middleware) and keeps it for as long as the response lasts; for a stream
+that is open for hours that is a thread per subscriber. Here a stream is a coroutine and a
+listener: the session and the user are read with Django's own session engine and auth in
+the shared worker pool, the checks are those of the Django view (``stream._open_checks``),
+and the body is ``stream.event_stream`` sent straight to the server.
+
+Requests that Pushpin signed (GRIP) are answered at once, not streamed, and go to Django.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.handlers.asgi import ASGIRequest
+from django_eventstream.eventrequest import EventRequest
+from django_eventstream.views import Listener
+
+from harbor_messaging.errors import HarborError
+
+from . import grip
+from .stream import StreamSlot, _open_checks, event_stream, in_pool, limits
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+def _authenticate(scope: Scope, tenant_id: str) -> EventRequest:
+    """Session, user and every check of a direct stream, in one trip to the pool."""
+    request = ASGIRequest(scope, io.BytesIO())
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    request.user = get_user(request)
+    return _open_checks(request, tenant_id)
+
+
+async def _send_error(send: Send, error: HarborError) -> None:
+    body = json.dumps(error.as_json()).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"cache-control", b"no-store"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    if error.status == 405:
+        headers.append((b"allow", b"GET, HEAD"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class StreamApplication:
+    """ASGI app for ``/api/messaging/stream/<tenantId>/``; anything else goes to ``fallback``."""
+
+    def __init__(self, fallback: Any) -> None:
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tenant_id = scope.get("url_route", {}).get("kwargs", {}).get("tenant_id", "")
+        headers = dict(scope.get("headers") or [])
+        if grip.enabled() and b"grip-sig" in headers:
+            await self.fallback(scope, receive, send)
+            return
+        if scope["method"] not in {"GET", "HEAD"}:
+            await _send_error(
+                send,
+                HarborError(
+                    f"{scope['method']} is not allowed here.", code="method_not_allowed", status=405
+                ),
+            )
+            return
+        try:
+            event_request = await in_pool(_authenticate)(scope, tenant_id)
+            user_id = int(str(event_request.user.pk))
+            if scope["method"] == "HEAD":
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS}
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
+            limits.acquire(user_id)
+        except HarborError as error:
+            await _send_error(send, error)
+            return
+        slot = StreamSlot(user_id)
+        try:
+            await self._stream(event_request, slot, receive, send)
+        finally:
+            slot.release()
+
+    async def _stream(
+        self, event_request: EventRequest, slot: StreamSlot, receive: Receive, send: Send
+    ) -> None:
+        listener = Listener()
+        listener.user_id = slot.user_id
+        listener.channels = event_request.channels
+        await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
+
+        async def pump() -> None:
+            async for chunk in event_stream(event_request, listener, slot):
+                await send(
+                    {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                )
+
+        async def until_disconnect() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+
+        streaming = asyncio.ensure_future(pump())
+        watching = asyncio.ensure_future(until_disconnect())
+        try:
+            done, _ = await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (streaming, watching):
+                task.cancel()
+            for task in (streaming, watching):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if streaming in done and watching not in done:
+            # The stream ended itself (access ended): close the response properly.
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})

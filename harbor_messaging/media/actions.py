@@ -10,16 +10,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from harbor_messaging.errors import Forbidden, InvalidInput
 from harbor_messaging.tenants.models import Tenant
+from harbor_messaging.tenants.selectors import TenantAccess
 
 from . import errors, filetypes, images
-from .models import MediaFile
+from .models import MediaFile, TenantMediaSettings
 from .names import clean_file_name
 from .scanners import get_scanner
 from .selectors import own_file
@@ -205,3 +208,38 @@ def do_delete_unattached_uploads(
         deleted += len(rows)
         if progress is not None:
             progress(deleted)
+
+
+def do_add_file_from_bytes(
+    *, tenant: Tenant, owner: User, name: str, content: bytes, origin: str, limit: int
+) -> MediaFile:
+    """Keep bytes made on the server (demo data, commands) through the same checks."""
+    import hashlib
+
+    upload = HashedUpload(name, "application/octet-stream", len(content), None)
+    try:
+        upload.write(content)
+        upload.flush()
+        upload.seek(0)
+        upload.sha256 = hashlib.sha256(content).hexdigest()
+        checked = check_uploads([upload], limit=limit)
+        [row] = do_add_files(tenant=tenant, owner=owner, checked=checked, origin=origin)
+        return row
+    finally:
+        upload.close()
+
+
+def check_limit_setter(access: TenantAccess) -> None:
+    if not (access.is_global_admin or (access.membership and access.membership.is_tenant_admin)):
+        raise Forbidden("Only the tenant's admins may set its attachment limit.")
+
+
+def do_set_tenant_limit(*, access: TenantAccess, max_file_size: int | None) -> None:
+    """A tenant admin's (or a global admin's) own limit for their tenant; None: the default."""
+    check_limit_setter(access)
+    cap = int(settings.HARBOR_MEDIA_MAX_FILE_SIZE_CAP)
+    if max_file_size is not None and not 1 <= max_file_size <= cap:
+        raise InvalidInput(f"The limit must be from 1 byte to {cap} bytes.", field="maxFileSize")
+    TenantMediaSettings.objects.update_or_create(
+        tenant=access.tenant, defaults={"max_file_size": max_file_size}
+    )

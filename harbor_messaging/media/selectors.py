@@ -21,6 +21,16 @@ def global_max_file_size() -> int:
     return int(row) if row is not None else int(settings.HARBOR_MEDIA_DEFAULT_MAX_FILE_SIZE)
 
 
+def tenant_override(tenant: Tenant) -> int | None:
+    """The tenant's own limit, or None when it uses the global default."""
+    own = (
+        TenantMediaSettings.objects.filter(tenant_id=tenant.pk)
+        .values_list("max_file_size", flat=True)
+        .first()
+    )
+    return int(own) if own is not None else None
+
+
 def max_file_size_for(tenant: Tenant) -> int:
     """The tenant's own limit, else the global default (25 MiB unless an admin set one)."""
     own = (

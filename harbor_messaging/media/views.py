@@ -17,16 +17,20 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from harbor_messaging.api import AuthedRequest
-from harbor_messaging.errors import HarborError
+from harbor_messaging.errors import HarborError, InvalidInput
 from harbor_messaging.tenants.selectors import tenant_access_for_request
 
 from . import actions
 from .filetypes import ALLOWED
 from .models import MediaFile
-from .selectors import library_of, max_file_size_for
+from .selectors import global_max_file_size, library_of, max_file_size_for, tenant_override
 from .uploads import received_files, streaming_uploads
 
 PAGE_SIZE = 200
+
+
+def _mib(size: int | None) -> str:
+    return "" if size is None else str(max(1, size // (1024 * 1024)))
 
 
 def _library_page(request: AuthedRequest) -> HttpResponse:
@@ -65,6 +69,10 @@ def _library_page(request: AuthedRequest) -> HttpResponse:
             "max_file_size": max_file_size_for(access.tenant),
             "accept": ",".join(sorted(ALLOWED)),
             "max_files": settings.HARBOR_UPLOAD_MAX_FILES,
+            "can_set_limit": access.is_global_admin
+            or bool(access.membership and access.membership.is_tenant_admin),
+            "tenant_limit_mib": _mib(tenant_override(access.tenant)),
+            "default_limit": global_max_file_size(),
         },
     )
 
@@ -80,6 +88,23 @@ def delete_file(request: HttpRequest, file_id: int) -> HttpResponse:
     try:
         actions.do_delete_media_file(user=request.user, file_id=file_id)  # type: ignore[arg-type]
         messages.success(request, _("File deleted."))
+    except HarborError as error:
+        messages.error(request, error.message)
+    return HttpResponseRedirect(reverse("media-library"))
+
+
+@login_required
+@require_POST
+def set_limit(request: AuthedRequest) -> HttpResponse:
+    """A tenant admin sets the current tenant's limit, in MiB; empty means the default."""
+    try:
+        access = tenant_access_for_request(request, None)
+        raw = request.POST.get("max_file_size_mib", "").strip()
+        if raw and not raw.isdigit():
+            raise InvalidInput(_("Give the limit as a whole number of MiB."))
+        size = int(raw) * 1024 * 1024 if raw else None
+        actions.do_set_tenant_limit(access=access, max_file_size=size)
+        messages.success(request, _("The attachment limit is saved."))
     except HarborError as error:
         messages.error(request, error.message)
     return HttpResponseRedirect(reverse("media-library"))

@@ -94,3 +94,39 @@ def test_limits_are_set_in_the_admin(world: dict[str, Any], api: Any, storage_di
     assert upload(ann, [("a.txt", b"a" * 4000)], tenantId="acme").status_code == 201
     assert upload(ann, [("a.txt", b"a" * 5001)], tenantId="acme").status_code == 413
     assert client.get("/admin/media/mediafile/").status_code == 200
+
+
+def test_a_tenant_admin_sets_the_tenants_limit_on_the_page(
+    world: dict[str, Any], api: Any, storage_dir: Path
+) -> None:
+    ann = api(world["ann"])  # acme's tenant admin
+    assert b"Attachment limit for this tenant" in ann.get(PAGE).content
+    saved = ann.client.post(
+        "/en/harbor/media/limit",
+        {"max_file_size_mib": "1", "csrfmiddlewaretoken": ann.csrf},
+        follow=True,
+    )
+    assert b"The attachment limit is saved." in saved.content
+    assert TenantMediaSettings.objects.get(tenant=world["acme"]).max_file_size == 1024 * 1024
+    assert upload(ann, [("a.txt", b"a" * (1024 * 1024 + 1))], tenantId="acme").status_code == 413
+    # Back to the default, and nonsense refused.
+    ann.client.post(
+        "/en/harbor/media/limit", {"max_file_size_mib": "", "csrfmiddlewaretoken": ann.csrf}
+    )
+    assert TenantMediaSettings.objects.get(tenant=world["acme"]).max_file_size is None
+    bad = ann.client.post(
+        "/en/harbor/media/limit",
+        {"max_file_size_mib": "99999999", "csrfmiddlewaretoken": ann.csrf},
+        follow=True,
+    )
+    assert b"The limit must be from 1 byte" in bad.content
+    # A subscriber sees no form and may not set it.
+    bo = api(world["bo"])
+    assert b"Attachment limit for this tenant" not in bo.get(PAGE).content
+    refused = bo.client.post(
+        "/en/harbor/media/limit",
+        {"max_file_size_mib": "500", "csrfmiddlewaretoken": bo.csrf},
+        follow=True,
+    )
+    assert b"Only the tenant" in refused.content
+    assert TenantMediaSettings.objects.get(tenant=world["acme"]).max_file_size is None

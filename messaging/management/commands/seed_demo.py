@@ -55,6 +55,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo messages are already there.")
         else:
             self._messages(users)
+            self._files(users)
         self.stdout.write(
             f"Demo logins (password {password!r}): ann (acme admin), bo, cy (acme and globex), "
             "dee (globex admin), eli; admin (global admin)"
@@ -124,3 +125,54 @@ class Command(BaseCommand):
             "Updated times for next week are in.",
         )
         self.stdout.write("Created demo messages.")
+
+    def _files(self, users: dict[str, Any]) -> None:
+        """A few media library files, one of them attached to the berth message."""
+        import io
+
+        from PIL import Image, ImageDraw
+
+        from attachments.actions import FileToAttach, do_attach_files
+        from harbor_messaging.media.actions import do_add_file_from_bytes
+        from harbor_messaging.media.models import MediaFile
+        from harbor_messaging.media.selectors import max_file_size_for
+
+        acme = tenant_access(users["bo"], "acme").tenant
+        limit = max_file_size_for(acme)
+        image = Image.new("RGB", (640, 400), (11, 37, 64))
+        draw = ImageDraw.Draw(image)
+        for i, x in enumerate(range(40, 600, 80)):
+            draw.rectangle([x, 250 - 20 * (i % 4), x + 50, 330], fill=(108, 178, 245))
+        draw.text((40, 40), "Berth 7 - Thursday 06:00", fill=(255, 255, 255))
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        plan = do_add_file_from_bytes(
+            tenant=acme,
+            owner=users["bo"],
+            name="berth-7-plan.png",
+            content=png.getvalue(),
+            origin=MediaFile.Origin.MEDIA_LIBRARY,
+            limit=limit,
+        )
+        do_add_file_from_bytes(
+            tenant=acme,
+            owner=users["bo"],
+            name="crane-crew.txt",
+            content=b"Crane crew, berth 7, Thursday:\n- Ann\n- Bo\n- Cy\n- Dee (standby)\n",
+            origin=MediaFile.Origin.MEDIA_LIBRARY,
+            limit=limit,
+        )
+        do_add_file_from_bytes(
+            tenant=acme,
+            owner=users["ann"],
+            name="harbour-handbook.pdf",
+            content=(
+                b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+                b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n%%EOF\n"
+            ),
+            origin=MediaFile.Origin.MEDIA_LIBRARY,
+            limit=limit,
+        )
+        berth = Message.objects.get(tenant=acme, subject="Berth 7 schedule")
+        do_attach_files(message=berth, files=[FileToAttach(plan, "media_library")])
+        self.stdout.write("Created demo files and an attachment.")

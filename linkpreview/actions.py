@@ -108,10 +108,16 @@ def _preview_rows(urls: Collection[str]) -> dict[str, LinkPreview]:
     worker finishing one waits, then sees the links this transaction adds)."""
     if not urls:
         return {}
+    # Always in one order, so two sends sharing links never wait on each other in a circle.
+    ordered = sorted(set(urls))
     LinkPreview.objects.bulk_create(
-        [LinkPreview(normalized_url=url) for url in urls], ignore_conflicts=True
+        [LinkPreview(normalized_url=url) for url in ordered], ignore_conflicts=True
     )
-    rows = LinkPreview.objects.select_for_update().filter(normalized_url__in=list(urls))
+    rows = (
+        LinkPreview.objects.select_for_update()
+        .filter(normalized_url__in=ordered)
+        .order_by("normalized_url")
+    )
     return {row.normalized_url: row for row in rows}
 
 

@@ -210,6 +210,9 @@ def test_a_link_is_clickable_at_once_and_its_preview_arrives_without_reload(
     assert site.hits.count("/news/berth-9") == 1
     assert site.hits.count("/img/berth.png") == 1
     shot(bo, "links-reader-preview")
+    bo.set_viewport_size({"width": 390, "height": 844})
+    expect(card.locator(".link-card__title")).to_be_visible()
+    shot(bo, "links-reader-phone")
 
 
 def test_the_composer_shows_the_domain_and_preview_and_lets_the_sender_drop_it(

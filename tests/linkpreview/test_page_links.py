@@ -213,6 +213,26 @@ def test_a_link_is_clickable_at_once_and_its_preview_arrives_without_reload(
     bo.set_viewport_size({"width": 390, "height": 844})
     expect(card.locator(".link-card__title")).to_be_visible()
     shot(bo, "links-reader-phone")
+    bo.set_viewport_size({"width": 1280, "height": 900})
+
+    # The sender takes the preview down from the sent box: gone from Bo's open reader too.
+    ann = log_in(watched(daphne.url), "ann")
+    ann.goto(f"{PAGE}?box=sent")
+    ann.locator("[data-message-row]", has_text="New berth").get_by_role("button").click()
+    ann_card = ann.locator("[data-reader] [data-link-previews] [data-link-card]")
+    expect(ann_card.locator(".link-card__title")).to_have_text("Berth 9 opens on Monday")
+    ann_card.get_by_role("button", name=re.compile("^Remove preview")).click()
+    expect(card).to_have_count(0)
+    expect(ann_card).to_contain_text("You removed this preview")
+    shot(ann, "links-sender-removed")
+    # And brings it back: fetched again, and back in Bo's reader without a reload.
+    ann_card.get_by_role("button", name=re.compile("^Show preview again")).click()
+    expect(card.locator(".link-card__title")).to_have_text(
+        "Berth 9 opens on Monday", timeout=20_000
+    )
+    expect(ann_card.locator(".link-card__title")).to_have_text("Berth 9 opens on Monday")
+    assert site.hits.count("/news/berth-9") == 2
+    assert bo.evaluate("window.__sameDocument") is True
 
 
 def test_the_composer_shows_the_domain_and_preview_and_lets_the_sender_drop_it(

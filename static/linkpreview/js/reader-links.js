@@ -22,16 +22,25 @@ export function connectLinkPreviews({ root, store, announce = () => {} }) {
   body.after(section);
   let shownId = null;
 
+  function cardFor(link, isSender) {
+    if (!isSender) return linkCard(link);
+    const refresh = { action: "refresh", label: t("refreshPreview") };
+    if (link.status === "removed") {
+      // Only the sender sees what they took down, to bring it back.
+      const card = linkCard(link, { actions: [{ ...refresh, label: t("restoreRemoved") }] });
+      card.querySelector(".link-card__status").textContent = t("previewRemovedNote");
+      return card;
+    }
+    return linkCard(link, { actions: [refresh, { action: "remove", label: t("removePreview") }] });
+  }
+
   function render(message) {
     shownId = message.id;
-    const links = (message.links || []).filter((link) => SHOWN.has(link.status));
-    const actions = message.isSender
-      ? [
-          { action: "refresh", label: t("refreshPreview") },
-          { action: "remove", label: t("removePreview") },
-        ]
-      : [];
-    section.replaceChildren(...links.map((link) => linkCard(link, { actions })));
+    const isSender = Boolean(message.isSender);
+    const links = (message.links || []).filter(
+      (link) => SHOWN.has(link.status) || (isSender && link.status === "removed"),
+    );
+    section.replaceChildren(...links.map((link) => cardFor(link, isSender)));
     section.hidden = links.length === 0;
   }
 

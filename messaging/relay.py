@@ -29,10 +29,47 @@ def redis_channel() -> str:
     return f"{settings.HARBOR_REDIS_PREFIX}:events"
 
 
+# django-eventstream's per-listener queue bound; past it a listener re-reads storage.
+MAX_PENDING = 10
+
+
+def _wake(listeners: list[Any]) -> None:
+    for listener in listeners:
+        listener.aevent.set()
+
+
 def _deliver_locally(stored: list[StoredEvent]) -> None:
+    """Queue the events on this process's listeners and wake them.
+
+    As django-eventstream's ListenerManager.add_to_queues, but one wake-up call per event
+    loop for the whole batch rather than one per listener per event: with thousands of
+    streams, a call_soon_threadsafe each was thousands of self-pipe writes per message.
+    """
     manager = get_listener_manager()
-    for item in stored:
-        manager.add_to_queues(item.channel, item.as_event())
+    woken: dict[int, Any] = {}
+    with manager.lock:
+        for item in stored:
+            event = item.as_event()
+            for listener in manager.listeners_by_channel.get(item.channel, ()):
+                items = listener.channel_items.setdefault(item.channel, [])
+                if len(items) < MAX_PENDING:
+                    items.append(event)
+                else:
+                    listener.overflow = True
+                woken[id(listener)] = listener
+    by_loop: dict[int, tuple[Any, list[Any]]] = {}
+    for listener in woken.values():
+        if listener.loop is not None:
+            by_loop.setdefault(id(listener.loop), (listener.loop, []))[1].append(listener)
+    for loop, listeners in by_loop.values():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            _wake(listeners)
+        else:
+            loop.call_soon_threadsafe(_wake, listeners)
 
 
 def resync_local_listeners() -> int:

@@ -10,8 +10,10 @@ storage whenever live delivery may have had a gap (overflow or a Redis reconnect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +44,9 @@ from .channels import may_read_tenant
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_LINES = re.compile(r"\r\n|\r|\n")
+_UNSAFE = re.compile(r"[\r\n\0]")
 
 # A safety net behind the kick a removal sends: an idle stream re-checks access this often.
 RECHECK_SECONDS = 30
@@ -159,6 +164,17 @@ def _first_chunk() -> str:
     return ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
 
 
+def _encode(item: Any, event_id: str) -> str:
+    """One event as SSE; its data lines are framed once, however many streams send it."""
+    framed = getattr(item, "framed_data", None)
+    if framed is None:
+        framed = "".join(f"data: {line}\n" for line in _LINES.split(str(item.data)))
+        with contextlib.suppress(AttributeError):
+            item.framed_data = framed
+    event_type = _UNSAFE.sub("", str(item.type))
+    return f"event: {event_type}\nid: {_UNSAFE.sub('', event_id)}\n{framed}\n"
+
+
 def _for_listener(item: Any, user_id: int) -> bool:
     return getattr(item, "skip_user_id", None) != user_id
 
@@ -194,7 +210,7 @@ async def event_stream(
             for channel, item in _ordered(response.channel_items, response.channel_more):
                 last_ids[channel] = item.id
                 if _for_listener(item, user_id):
-                    body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+                    body += _encode(item, make_id(last_ids))
             if body:
                 yield body
             event_request.channel_last_ids = last_ids
@@ -212,9 +228,9 @@ async def event_stream(
             checked = time.monotonic()
             while not reread:
                 try:
-                    await asyncio.wait_for(
-                        listener.aevent.wait(), timeout=settings.HARBOR_STREAM_KEEPALIVE_SECONDS
-                    )
+                    # asyncio.timeout, unlike wait_for, makes no task per wait.
+                    async with asyncio.timeout(settings.HARBOR_STREAM_KEEPALIVE_SECONDS):
+                        await listener.aevent.wait()
                 except TimeoutError:
                     if time.monotonic() - checked >= RECHECK_SECONDS:
                         checked = time.monotonic()
@@ -250,7 +266,7 @@ async def event_stream(
                         break
                     last_ids[channel] = item.id
                     if _for_listener(item, user_id):
-                        body += sse_encode_event(item.type, item.data, event_id=make_id(last_ids))
+                        body += _encode(item, make_id(last_ids))
                 if body:
                     yield body
                 event_request.channel_last_ids = last_ids

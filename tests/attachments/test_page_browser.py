@@ -191,6 +191,8 @@ def test_drag_two_files_send_download_and_remove_live(
     # Ann removes the report from the sent message; Bo's open reader follows, no reload.
     ann.goto(f"{PAGE}?box=sent")
     ann.locator("[data-message-row]", has_text="Berth 7 photos").get_by_role("button").click()
+    # The sender's reader has one heading for the message and one over its attachments.
+    expect(ann.locator("[data-reader]").get_by_role("heading")).to_have_count(2)
     sender_list = ann.locator("[data-reader] [data-attachment-list] .attachment")
     expect(sender_list).to_have_count(2)
     sender_list.filter(has_text="report.pdf").get_by_role("button", name="Remove").click()

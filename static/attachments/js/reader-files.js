@@ -12,6 +12,7 @@ export function createReaderFiles({ root, store, tenantId }) {
   if (!section) return null;
   const list = section.querySelector("[data-attachment-list]");
   const count = section.querySelector('[data-field="attachment-total"]');
+  const heading = section.querySelector(".reader-files__heading");
   const senderTools = section.querySelector("[data-sender-tools]");
   const input = section.querySelector("[data-add-input]");
   const status = section.querySelector("[data-add-status]");
@@ -30,6 +31,8 @@ export function createReaderFiles({ root, store, tenantId }) {
     const isSender = Boolean(message.isSender);
     section.hidden = attachments.length === 0 && !isSender;
     senderTools.hidden = !isSender;
+    // No heading over an empty list: the sender sees only the buttons to add files.
+    heading.hidden = attachments.length === 0;
     count.textContent = attachments.length ? `(${attachments.length})` : "";
     list.replaceChildren(
       ...attachments.map((attachment) => {

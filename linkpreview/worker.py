@@ -43,14 +43,19 @@ class PreviewWorker:
     def run_once(self) -> int:
         """One batch: the number of previews this worker finished."""
         from .actions import MAX_ATTEMPTS, claim_previews, do_finish_preview, do_give_up
-        from .fetching import fetch_preview
+        from .fetching import PreviewOutcome, fetch_preview
 
         done = 0
         for preview in claim_previews(worker_id=self.worker_id, limit=self.batch):
             if preview.attempts > MAX_ATTEMPTS:
                 do_give_up(preview=preview, worker_id=self.worker_id)
                 continue
-            outcome = fetch_preview(preview.normalized_url)
+            try:
+                outcome = fetch_preview(preview.normalized_url)
+            except Exception:
+                # A page that trips a parser bug fails like any other, for a while.
+                logger.exception("link preview of %s failed", preview.normalized_url)
+                outcome = PreviewOutcome(ok=False, error="internal")
             do_finish_preview(preview_id=preview.pk, worker_id=self.worker_id, outcome=outcome)
             done += 1
         return done

@@ -381,3 +381,18 @@ def test_cleanup_previews_deletes_stale_ones_only(world: dict[str, Any]) -> None
     assert list(LinkPreview.objects.values_list("normalized_url", flat=True)) == [
         "https://fresh.example/"
     ]
+
+
+def test_a_fetch_that_crashes_is_a_failure_not_a_dead_worker(
+    world: dict[str, Any], pages: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkpreview import fetching
+
+    def explode(url: str) -> Any:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(fetching, "fetch_preview", explode)
+    message = factories.send(world["bo"], world["acme"], [world["ann"]], body=pages.url("/boom"))
+    assert PreviewWorker().drain() == 1
+    assert LinkPreview.objects.get().error == "internal"
+    assert MessageLink.objects.get(message=message).status == "unavailable"

@@ -19,6 +19,7 @@ import pytest
 
 from linkpreview import ratelimit
 from linkpreview.backends import safe_requests
+from tests.live import DaphneServer
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -177,3 +178,27 @@ def gzip_bomb(megabytes: int) -> bytes:
         for _ in range(megabytes):
             writer.write(chunk)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[PageServer]:
+    server = PageServer("127.0.0.1").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def preview_daphne(django_db_setup: Any, django_db_blocker: Any, site: PageServer) -> Iterator[Any]:
+    """A Daphne that runs its own preview worker and may fetch from the test's site."""
+    server = DaphneServer(
+        env={
+            "LINKPREVIEW_ALLOW_NETWORKS": "127.0.0.0/8",
+            "LINKPREVIEW_PORTS": f"80,443,{site.port}",
+            "LINKPREVIEW_WORKER": "thread",
+        }
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

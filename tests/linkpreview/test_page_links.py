@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import factories
-from tests.live import DaphneServer, login
+from tests.live import login
 
 from .conftest import PageServer
 from .test_extraction import png
@@ -47,30 +47,6 @@ INJECTIONS = [
     f'<details open ontoggle="{XSS}">x</details>',
     f"<style>@import 'javascript:{XSS}'</style>",
 ]
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[PageServer]:
-    server = PageServer("127.0.0.1").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup: Any, django_db_blocker: Any, site: PageServer) -> Iterator[Any]:
-    """A Daphne that runs its own preview worker and may fetch from the test's site."""
-    server = DaphneServer(
-        env={
-            "LINKPREVIEW_ALLOW_NETWORKS": "127.0.0.0/8",
-            "LINKPREVIEW_PORTS": f"80,443,{site.port}",
-            "LINKPREVIEW_WORKER": "thread",
-        }
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -159,16 +135,16 @@ NEWS = """<!doctype html><html><head><title>Berth 9</title>
 
 
 def test_a_link_is_clickable_at_once_and_its_preview_arrives_without_reload(
-    world: dict[str, Any], watched: Any, daphne: Any, site: PageServer
+    world: dict[str, Any], watched: Any, preview_daphne: Any, site: PageServer
 ) -> None:
     from playwright.sync_api import expect
 
     site.page("/img/berth.png", png(1200, 630), headers={"Content-Type": "image/png"})
     # Slow enough that the reader shows the link, and the pending card, before it is done.
     url = site.page("/news/berth-9", NEWS, delay=2.5)
-    bo = log_in(watched(daphne.url), "bo")
+    bo = log_in(watched(preview_daphne.url), "bo")
     bo.evaluate("window.__sameDocument = true")
-    client = login(daphne.url, "ann", factories.PASSWORD)
+    client = login(preview_daphne.url, "ann", factories.PASSWORD)
     try:
         sent = client.post(
             "/api/messaging/send",
@@ -216,7 +192,7 @@ def test_a_link_is_clickable_at_once_and_its_preview_arrives_without_reload(
     bo.set_viewport_size({"width": 1280, "height": 900})
 
     # The sender takes the preview down from the sent box: gone from Bo's open reader too.
-    ann = log_in(watched(daphne.url), "ann")
+    ann = log_in(watched(preview_daphne.url), "ann")
     ann.goto(f"{PAGE}?box=sent")
     ann.locator("[data-message-row]", has_text="New berth").get_by_role("button").click()
     ann_card = ann.locator("[data-reader] [data-link-previews] [data-link-card]")
@@ -236,13 +212,13 @@ def test_a_link_is_clickable_at_once_and_its_preview_arrives_without_reload(
 
 
 def test_the_composer_shows_the_domain_and_preview_and_lets_the_sender_drop_it(
-    world: dict[str, Any], watched: Any, daphne: Any, site: PageServer
+    world: dict[str, Any], watched: Any, preview_daphne: Any, site: PageServer
 ) -> None:
     from playwright.sync_api import expect
 
     keep = site.page("/keep", "<title>Tug timetable</title><meta name=description content=Daily>")
     drop = site.page("/drop", "<title>Old notice</title>")
-    ann = log_in(watched(daphne.url), "ann")
+    ann = log_in(watched(preview_daphne.url), "ann")
     ann.get_by_role("button", name="New message").click()
     ann.get_by_role("combobox", name="To").press_sequentially("bo")
     ann.get_by_role("option", name=re.compile("Bo Chan")).click()
@@ -260,7 +236,7 @@ def test_the_composer_shows_the_domain_and_preview_and_lets_the_sender_drop_it(
     shot(ann, "links-composer-dropped")
     composer.get_by_role("button", name="Send", exact=True).click()
     expect(ann.locator('[data-stat="sent"]')).to_have_text("1")
-    client = login(daphne.url, "bo", factories.PASSWORD)
+    client = login(preview_daphne.url, "bo", factories.PASSWORD)
     try:
         (message,) = client.get("/api/messaging/messages").json()["results"]
     finally:
@@ -272,7 +248,7 @@ def test_the_composer_shows_the_domain_and_preview_and_lets_the_sender_drop_it(
 
 
 def test_no_script_from_bodies_subjects_or_previews_runs(
-    world: dict[str, Any], watched: Any, daphne: Any, site: PageServer
+    world: dict[str, Any], watched: Any, preview_daphne: Any, site: PageServer
 ) -> None:
     from playwright.sync_api import expect
 
@@ -286,7 +262,7 @@ def test_no_script_from_bodies_subjects_or_previews_runs(
         <script>{XSS}</script></head><body onload="{XSS}"></body></html>""",
     )
     # Sent through the live server, whose worker thread then fetches the evil page.
-    client = login(daphne.url, "ann", factories.PASSWORD)
+    client = login(preview_daphne.url, "ann", factories.PASSWORD)
     try:
         for index, injection in enumerate(INJECTIONS):
             sent = client.post(
@@ -301,7 +277,7 @@ def test_no_script_from_bodies_subjects_or_previews_runs(
             assert sent.status_code == 201, sent.text
     finally:
         client.close()
-    page = log_in(watched(daphne.url), "bo")
+    page = log_in(watched(preview_daphne.url), "bo")
     rows = page.locator("[data-message-row]")
     expect(rows).to_have_count(len(INJECTIONS))
     expect(rows.filter(has_text=f"S0 <script>{XSS}</script>")).to_have_count(1)  # as text
@@ -328,7 +304,7 @@ def test_no_script_from_bodies_subjects_or_previews_runs(
         anchor.hover()
     shot(page, "links-xss-reader")
     # The composer's card shows the same page as text too.
-    ann_page = log_in(watched(daphne.url), "ann")
+    ann_page = log_in(watched(preview_daphne.url), "ann")
     ann_page.get_by_role("button", name="New message").click()
     ann_page.locator("[data-composer]").get_by_label("Message").fill(f"look {evil} {INJECTIONS[1]}")
     ann_page.locator("[data-composer]").get_by_label("Message").press("End")

@@ -242,13 +242,33 @@ class SafeFetcher(Fetcher):
         for _hop in range(self.max_redirects + 1):
             info = self.check_url(current)
             addresses = self.addresses_for(info, deadline)
-            with requests.Session() as session:
-                session.trust_env = False  # No proxy or .netrc may route around the pin.
-                adapter = _pinned_adapter(addresses[0], deadline)
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                left = deadline.remaining()
-                response = session.get(
+            response = self._get(info, addresses, accept=accept, deadline=deadline)
+            with response:
+                location = response.headers.get("Location")
+                if response.status_code in REDIRECT_STATUSES and location:
+                    current = urljoin(info.normalized_url, location)
+                    continue
+                return self._read(info, response, accept=accept, limit=limit, deadline=deadline)
+        raise FetchError("too_many_redirects", f"More than {self.max_redirects} redirects.")
+
+    def _get(
+        self,
+        info: LinkInfo,
+        addresses: list[IPAddress],
+        *,
+        accept: Collection[str],
+        deadline: _Deadline,
+    ) -> requests.Response:
+        """GET over a connection to the first checked address that answers."""
+        for index, address in enumerate(addresses):
+            session = requests.Session()
+            session.trust_env = False  # No proxy or .netrc may route around the pin.
+            adapter = _pinned_adapter(address, deadline)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            left = deadline.remaining()
+            try:
+                return session.get(
                     info.normalized_url,
                     headers={
                         "User-Agent": self.user_agent,
@@ -260,13 +280,12 @@ class SafeFetcher(Fetcher):
                     verify=CA_BUNDLE,
                     timeout=(min(left, 5.0), left),
                 )
-                with response:
-                    location = response.headers.get("Location")
-                    if response.status_code in REDIRECT_STATUSES and location:
-                        current = urljoin(info.normalized_url, location)
-                        continue
-                    return self._read(info, response, accept=accept, limit=limit, deadline=deadline)
-        raise FetchError("too_many_redirects", f"More than {self.max_redirects} redirects.")
+            except FetchError as exc:
+                session.close()
+                # Dual-stack names: an address that refuses makes way for the next one.
+                if exc.code != "connection_failed" or index == len(addresses) - 1:
+                    raise
+        raise FetchError("connection_failed", f"{info.host} has no address to connect to.")
 
     def _read(
         self,

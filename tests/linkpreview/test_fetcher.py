@@ -379,3 +379,17 @@ def test_error_statuses_are_failures(pages: PageServer, open_loopback: Any) -> N
     with pytest.raises(FetchError) as caught:
         get_fetcher().fetch(pages.url("/gone"))
     assert caught.value.code == "http_error"
+
+
+def test_an_address_that_refuses_makes_way_for_the_next_checked_one(
+    pages: PageServer, open_loopback: Any, fake_dns: dict[str, Any]
+) -> None:
+    open_loopback(("127.0.0.0/8",))
+    pages.page("/dual", HTML)
+    fake_dns["dual.example"] = [["127.0.0.3", "127.0.0.1"]]  # nothing listens on .3
+    result = get_fetcher().fetch(f"http://dual.example:{pages.port}/dual")
+    assert b"Hello" in result.body
+    fake_dns["dead.example"] = [["127.0.0.3"]]
+    with pytest.raises(FetchError) as caught:
+        get_fetcher().fetch(f"http://dead.example:{pages.port}/dual")
+    assert caught.value.code == "connection_failed"

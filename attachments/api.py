@@ -16,6 +16,7 @@ from harbor_messaging.media.downloads import stored_file_response
 from harbor_messaging.media.models import MediaFile
 from harbor_messaging.media.selectors import max_file_size_for
 from harbor_messaging.media.uploads import received_files, streaming_uploads
+from harbor_messaging.ratelimit import check_rate
 from harbor_messaging.tenants.selectors import tenant_access_for_request
 from messaging.selectors import message_for_viewer
 
@@ -45,6 +46,7 @@ def _upload(request: AuthedRequest) -> HttpResponse:
             f"Unknown field: {', '.join(unknown)}.", field=unknown[0], details={"unknown": unknown}
         )
     access = tenant_access_for_request(request, request.POST.get("tenantId"))
+    check_rate("upload", request, tenant=access.tenant.slug)
     message_id = _form_id(request.POST.get("messageId"), "messageId")
     if not files:
         raise InvalidInput("Send one or more files in the field 'files'.", field="files")

@@ -311,3 +311,29 @@ LINKPREVIEW_FAILURE_SECONDS = int(os.environ.get("LINKPREVIEW_FAILURE_SECONDS", 
 # "off": only `manage.py linkpreview_worker` fetches (its own process, as in production).
 LINKPREVIEW_WORKER = os.environ.get("LINKPREVIEW_WORKER", "thread")
 # --- end of link previews --------------------------------------------------------------------
+
+# --- Rate limits and hardening (harbor_messaging.ratelimit, harbor_messaging.security) -------
+# Fixed-window budgets counted in the cache (shared through Redis when REDIS_URL is set):
+# {action: {scope: (requests, seconds)}}. Each can be overridden from the environment as
+# HARBOR_RATE_<ACTION>_<SCOPE>="requests/seconds", e.g. HARBOR_RATE_SEND_USER=30/60.
+HARBOR_RATE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
+    "send": {"user": (60, 60), "ip": (300, 60), "tenant": (1200, 60)},
+    "upload": {"user": (60, 60), "ip": (300, 60), "tenant": (600, 60)},
+    "links": {"user": (240, 60), "ip": (600, 60), "tenant": (2400, 60)},
+    # A page load opens one stream; a reconnect storm from one office is what "ip" bounds.
+    "stream": {
+        "user": (HARBOR_STREAM_OPENS_PER_MINUTE, 60),
+        "ip": (600, 60),
+        "tenant": (3000, 60),
+    },
+    # Failed logins: per username against guessing one account, per IP against spraying.
+    "login": {"username": (5, 300), "ip": (30, 300)},
+}
+for _action, _scopes in HARBOR_RATE_LIMITS.items():
+    for _scope in list(_scopes):
+        _raw = os.environ.get(f"HARBOR_RATE_{_action.upper()}_{_scope.upper()}", "")
+        if _raw:
+            _count, _, _seconds = _raw.partition("/")
+            _scopes[_scope] = (int(_count), int(_seconds or "60"))
+HARBOR_RATE_LIMIT_PREFIX = os.environ.get("HARBOR_RATE_LIMIT_PREFIX", "rl")
+# --- end of rate limits and hardening ---------------------------------------------------------

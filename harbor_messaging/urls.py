@@ -8,18 +8,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from . import login
 from .converters import IdConverter
 from .tenants import views as tenant_views
 
 register_converter(IdConverter, "id")
+# The admin's login counts failures against the same budgets as the site's.
+admin.site.login_form = login.ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/en/harbor/", permanent=False)),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/messaging/links/", include("linkpreview.urls")),

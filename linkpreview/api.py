@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from harbor_messaging.api import AuthedRequest, api_view, json_response, parse_json_body
 from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.fields import clean_text, id_value, reject_unknown, text_field
+from harbor_messaging.ratelimit import check_rate as harbor_check_rate
 from messaging.models import BODY_MAX
 
 from . import actions, selectors
@@ -52,6 +53,7 @@ def process(request: AuthedRequest) -> HttpResponse:
     data = parse_json_body(request)
     reject_unknown(data, {"text"})
     check_rate(request.user.pk, "process")
+    harbor_check_rate("links", request)
     text = text_field(data, "text", max_length=BODY_MAX, required=True)
     links = [
         selectors.process_json(

@@ -18,6 +18,7 @@ from harbor_messaging.fields import (
     reject_unknown,
     text_field,
 )
+from harbor_messaging.ratelimit import check_rate
 from harbor_messaging.tenants.selectors import TenantAccess, tenant_access_for_request
 from linkpreview.api import omitted_previews_field
 
@@ -57,6 +58,7 @@ def send(request: AuthedRequest) -> HttpResponse:
         },
     )
     access = _body_access(request, data)
+    check_rate("send", request, tenant=access.tenant.slug)
     # Desktop uploads (ids from /attachments/upload) and files picked from the media library.
     upload_ids = id_list(data, "attachmentUploadIds", max_items=ATTACHMENTS_MAX)
     media_file_ids = id_list(data, "mediaFileIds", max_items=ATTACHMENTS_MAX)

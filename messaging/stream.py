@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django_eventstream.eventrequest import EventRequest
@@ -35,6 +34,7 @@ from django_eventstream.utils import (
 )
 from django_eventstream.views import Listener, get_listener_manager
 
+from harbor_messaging import ratelimit
 from harbor_messaging.api import error_response
 from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
 
@@ -60,21 +60,9 @@ class StreamLimits:
         self._lock = threading.Lock()
         self._open: dict[int, int] = {}
 
-    def check_rate(self, user_id: int) -> None:
-        per_minute = settings.HARBOR_STREAM_OPENS_PER_MINUTE
-        window = int(time.time() // 60)
-        key = f"stream-open:{user_id}:{window}"
-        try:
-            cache.add(key, 0, timeout=120)
-            count = cache.incr(key)
-        except Exception:
-            logger.warning("stream rate limit unavailable", exc_info=True)
-            return
-        if count > per_minute:
-            retry = 60 - int(time.time() % 60)
-            raise RateLimited(
-                "Too many stream connections opened; wait a little.", retry_after=retry
-            )
+    def check_rate(self, request: HttpRequest, tenant_id: str) -> None:
+        """Stream opens per user, per IP and per tenant, counted across processes."""
+        ratelimit.check_rate("stream", request, tenant=tenant_id)
 
     def acquire(self, user_id: int) -> None:
         with self._lock:
@@ -329,7 +317,7 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
             raise NotAuthenticated("Log in to open the event stream.")
         if not may_read_tenant(request.user, tenant_id, fresh=True):
             raise Forbidden("You are not a member of this tenant.")
-        limits.check_rate(int(request.user.pk))
+        limits.check_rate(request, tenant_id)
     # Pushpin's own follow-up requests carry the user and channels we signed (es-meta);
     # get_events re-checks that the user may still read every channel.
     event_request = _parse_event_request(request, tenant_id)
@@ -356,7 +344,7 @@ def _open_checks(request: HttpRequest, tenant_id: str) -> EventRequest:
         raise NotAuthenticated("Log in to open the event stream.")
     if not may_read_tenant(user, tenant_id, fresh=True):
         raise Forbidden("You are not a member of this tenant.")
-    limits.check_rate(int(user.pk))
+    limits.check_rate(request, tenant_id)
     return _parse_event_request(request, tenant_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,12 @@ def _clear_published_events() -> Iterator[None]:
     MemoryPublisher.clear()
     yield
     MemoryPublisher.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_counters(settings: Any) -> None:
+    """Each test counts its requests afresh: rate-limit keys under a prefix of its own."""
+    settings.HARBOR_RATE_LIMIT_PREFIX = f"rl-test-{uuid.uuid4().hex}"
 
 
 @pytest.fixture

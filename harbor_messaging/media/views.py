@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from harbor_messaging.api import AuthedRequest
 from harbor_messaging.errors import HarborError, InvalidInput
+from harbor_messaging.ratelimit import check_rate
 from harbor_messaging.tenants.selectors import tenant_access_for_request
 
 from . import actions
@@ -40,6 +41,7 @@ def _library_page(request: AuthedRequest) -> HttpResponse:
         return render(request, "messaging/no_tenant.html", status=200)
     if request.method == "POST":
         try:
+            check_rate("upload", request, tenant=access.tenant.slug)
             files = received_files(request)
             if not files:
                 messages.error(request, _("Choose one or more files to upload."))

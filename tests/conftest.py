@@ -106,3 +106,11 @@ def live_daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium, once per test module (tests/browser.py)."""
+    from .browser import launch_browser
+
+    yield from launch_browser()

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from django.conf import settings
 from django.db import connection
+
+from .processes import spawn, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,8 +69,7 @@ class DaphneServer:
         return env
 
     def start(self, timeout: float = 30.0) -> DaphneServer:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 sys.executable,
                 "-m",
@@ -81,35 +80,24 @@ class DaphneServer:
                 str(self.port),
                 "harbor_messaging.asgi:application",
             ],
+            self.log_path,
             cwd=ROOT,
             env=self.environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited early; see {self.log_path}:\n{self.log_tail()}")
+
+        def ready() -> bool:
             try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return self
+                return httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"daphne did not answer on {self.url}; see {self.log_path}")
+                return False
+
+        wait_ready(
+            self.process, ready, what=f"daphne on {self.url}", log=self.log_path, timeout=timeout
+        )
+        return self
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop(self.process)
         self.process = None
 
     def log_tail(self, lines: int = 40) -> str:

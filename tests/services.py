@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from .live import free_port
+from .processes import spawn, stop, wait_ready
 
 
 class RedisServer:
@@ -32,7 +31,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        self.process = subprocess.Popen(
+        log = Path(tempfile.gettempdir()) / f"harbor-test-redis-{self.port}.log"
+        self.process = spawn(
             [
                 "redis-server",
                 "--port",
@@ -48,21 +48,21 @@ class RedisServer:
                 "--loglevel",
                 "warning",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            log,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+
+        wait_ready(
+            self.process, ready, what="redis-server", log=log, timeout=timeout, interval=0.05
+        )
+        return self
 
     def stop(self) -> None:
+        """Killed, not shut down: the restart tests want a crash."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=5)
@@ -149,13 +149,10 @@ class PushpinServer:
 
     def start(self, timeout: float = 20.0) -> PushpinServer:
         config = self._config()
-        self.zurl = subprocess.Popen(
-            ["zurl", f"--config={self.workdir / 'zurl.conf'}"],
-            stdout=(self.workdir / "zurl.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.zurl = spawn(
+            ["zurl", f"--config={self.workdir / 'zurl.conf'}"], self.workdir / "zurl.out"
         )
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 "pushpin",
                 "--config",
@@ -164,34 +161,34 @@ class PushpinServer:
                 "--port",
                 f"127.0.0.1:{self.http_port}",
             ],
-            stdout=(self.workdir / "pushpin.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.workdir / "pushpin.out",
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.workdir / "pushpin.out").read_text()[-2000:])
+
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
+                pass
+            # Its port answers before its proxy and zurl are ready: wait for a real round
+            # trip to the upstream.
             try:
-                with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
-                    pass
-                # Its port answers before its proxy and zurl are ready: wait for a real
-                # round trip to the upstream.
-                if httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200:
-                    return self
-            except (OSError, httpx.HTTPError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("pushpin did not start")
+                return httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_ready(
+                self.process,
+                ready,
+                what="pushpin",
+                log=self.workdir / "pushpin.out",
+                timeout=timeout,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
-        for process in (self.process, self.zurl):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=5)
+        stop(self.process)
+        stop(self.zurl)
         self.process = None
         self.zurl = None

@@ -3,29 +3,17 @@ and clamd with a signature database the tests write."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.live import free_port
+from tests.processes import spawn, stop, wait_ready
 
 from .files import EICAR, EICAR_MD5
-
-
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 class MotoS3Server:
@@ -46,23 +34,19 @@ class MotoS3Server:
 
     def start(self, timeout: float = 30.0) -> MotoS3Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=(self.workdir / "moto.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.workdir / "moto.out",
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.workdir / "moto.out").read_text()[-2000:])
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("moto server did not start")
+
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+
+        wait_ready(
+            self.process, ready, what="moto server", log=self.workdir / "moto.out", timeout=timeout
+        )
+        return self
 
     def client(self, region: str | None = None) -> Any:
         import boto3
@@ -112,7 +96,7 @@ class MotoS3Server:
         }
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop(self.process)
         self.process = None
 
 
@@ -149,28 +133,25 @@ class ClamdServer:
             "MaxScanSize 300M\n"
         )
         binary = shutil.which("clamd") or "/usr/sbin/clamd"
-        self.process = subprocess.Popen(
-            [binary, "-c", str(config)],
-            stdout=(self.workdir / "clamd.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.process = spawn([binary, "-c", str(config)], self.workdir / "clamd.out")
+
+        def ready() -> bool:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(2)
+                sock.connect(str(self.socket_path))
+                sock.sendall(b"zPING\0")
+                return sock.recv(16).startswith(b"PONG")
+
+        wait_ready(
+            self.process,
+            ready,
+            what="clamd",
+            log=self.workdir / "clamd.out",
+            timeout=timeout,
+            interval=0.2,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.workdir / "clamd.out").read_text()[-2000:])
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                    sock.settimeout(2)
-                    sock.connect(str(self.socket_path))
-                    sock.sendall(b"zPING\0")
-                    if sock.recv(16).startswith(b"PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("clamd did not start")
+        return self
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop(self.process)
         self.process = None

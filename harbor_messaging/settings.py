@@ -336,4 +336,25 @@ for _action, _scopes in HARBOR_RATE_LIMITS.items():
             _count, _, _seconds = _raw.partition("/")
             _scopes[_scope] = (int(_count), int(_seconds or "60"))
 HARBOR_RATE_LIMIT_PREFIX = os.environ.get("HARBOR_RATE_LIMIT_PREFIX", "rl")
+
+# Every response carries a strict Content-Security-Policy (no inline script, no framing).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "harbor_messaging.security.ContentSecurityPolicyMiddleware",
+)
+# Origins images and downloads may come from besides this site: the S3 endpoint, whose
+# signed URLs a download or thumbnail redirects to.
+HARBOR_CSP_MEDIA_ORIGINS = _env_list(
+    "HARBOR_CSP_MEDIA_ORIGINS", os.environ.get("S3_ENDPOINT_URL", "")
+)
+if not DEBUG:
+    # HTTPS only: HSTS (sent on HTTPS responses), and plain HTTP redirected, unless
+    # HARBOR_SECURE_COOKIES=0 says this deployment is served over plain HTTP (tests, a LAN).
+    SECURE_HSTS_SECONDS = int(os.environ.get("HARBOR_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HARBOR_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("HARBOR_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = _env_bool("HARBOR_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips the client's).
+    if _env_bool("HARBOR_TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # --- end of rate limits and hardening ---------------------------------------------------------

@@ -43,6 +43,10 @@ class Message(models.Model):
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     # Set when the sender deletes it for everyone; its text is cleared at the same time.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A global admin's broadcast: one Message per chosen tenant, each with its own recipients.
+    broadcast = models.ForeignKey(
+        "Broadcast", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
 
     class Meta:
         verbose_name = _("message")
@@ -63,6 +67,42 @@ class Message(models.Model):
     @property
     def thread_id(self) -> int:
         return self.thread_root_id or self.pk
+
+
+class Broadcast(models.Model):
+    """A global admin's message to every member of one, several or all tenants.
+
+    Sent once, when first saved in the Django admin (messaging.broadcasts.do_send_broadcast):
+    each tenant gets a Message of its own, so no tenant sees which others got it.
+    """
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broadcasts"
+    )
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX)
+    body = models.TextField(_("body"), max_length=BODY_MAX, blank=True)
+    all_tenants = models.BooleanField(
+        _("all tenants"), default=False, help_text=_("Every tenant, whatever is chosen below.")
+    )
+    tenants = models.ManyToManyField(
+        Tenant, blank=True, related_name="broadcasts", verbose_name=_("tenants")
+    )
+    media_files = models.ManyToManyField(
+        "media.MediaFile",
+        blank=True,
+        related_name="broadcasts",
+        verbose_name=_("attachments from your media library"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
+
+    def __str__(self) -> str:
+        return self.subject[:60]
 
 
 class MessageRecipient(models.Model):

@@ -11,6 +11,7 @@ from django.views.generic import RedirectView
 from . import login
 from .converters import IdConverter
 from .tenants import views as tenant_views
+from .tenants.settings_views import tenant_settings
 
 register_converter(IdConverter, "id")
 # The admin's login counts failures against the same budgets as the site's.
@@ -31,6 +32,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("harbor/", tenant_views.home, name="home"),
     path("harbor/tenant/", tenant_views.switch_tenant, name="switch-tenant"),
+    path("harbor/settings/", tenant_settings, name="tenant-settings"),
     path("harbor/", include("messaging.page_urls")),
     path("harbor/", include("harbor_messaging.media.page_urls")),
     prefix_default_language=True,

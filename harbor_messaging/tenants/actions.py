@@ -7,9 +7,10 @@ import re
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from harbor_messaging.errors import InvalidInput
+from harbor_messaging.errors import Forbidden, InvalidInput
 
-from .models import SLUG_PATTERN, Membership, Tenant
+from .models import SLUG_PATTERN, Membership, Tenant, TenantSettings
+from .selectors import TenantAccess
 
 
 def do_create_tenant(*, slug: str, name: str) -> tuple[Tenant, bool]:
@@ -83,3 +84,16 @@ def do_remove_member(*, membership: Membership) -> None:
     user_id, slug = membership.user_id, membership.tenant.slug
     membership.delete()
     notify_member_removed(user_id=user_id, tenant_slug=slug)
+
+
+def check_tenant_admin(access: TenantAccess) -> None:
+    if not (access.is_global_admin or (access.membership and access.membership.is_tenant_admin)):
+        raise Forbidden("Only the tenant's admins may change its settings.")
+
+
+def do_set_link_previews(*, access: TenantAccess, enabled: bool) -> None:
+    """Link previews on or off for the tenant (a tenant admin's own, or a global admin)."""
+    check_tenant_admin(access)
+    TenantSettings.objects.update_or_create(
+        tenant=access.tenant, defaults={"link_previews_enabled": enabled}
+    )

@@ -8,7 +8,7 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from .actions import do_remove_member
-from .models import Membership, Tenant
+from .models import Membership, Tenant, TenantSettings
 
 
 class MembershipInline(admin.TabularInline[Membership, Tenant]):
@@ -54,3 +54,12 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for membership in queryset.select_related("tenant"):
             do_remove_member(membership=membership)
+
+
+@admin.register(TenantSettings)
+class TenantSettingsAdmin(admin.ModelAdmin[TenantSettings]):
+    """Per-tenant switches (link previews); global admins set any tenant's here."""
+
+    list_display = ["tenant", "link_previews_enabled"]
+    list_filter = ["link_previews_enabled"]
+    autocomplete_fields = ["tenant"]

@@ -57,3 +57,22 @@ class Membership(models.Model):
     @property
     def is_tenant_admin(self) -> bool:
         return self.role == self.Role.TENANT_ADMIN
+
+
+class TenantSettings(models.Model):
+    """A tenant's own switches, set by a global admin (Django admin) or a tenant admin (the
+    Harbor settings page). No row means the defaults."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="settings")
+    link_previews_enabled = models.BooleanField(
+        _("link previews"),
+        default=True,
+        help_text=_("Fetch previews of links in this tenant's messages."),
+    )
+
+    class Meta:
+        verbose_name = _("tenant settings")
+        verbose_name_plural = _("tenant settings")
+
+    def __str__(self) -> str:
+        return f"Settings of {self.tenant.slug}"

@@ -88,3 +88,20 @@ def tenant_access_for_request(request: HttpRequest, slug: object | None) -> Tena
             raise NotFound("You belong to no tenant.", details={"field": "tenantId"})
         slug = current
     return tenant_access(request.user, slug)
+
+
+def link_previews_enabled_for(tenant: Tenant) -> bool:
+    """Whether links in the tenant's messages get previews: on unless switched off for the
+    whole site (LINKPREVIEW_ENABLED=0) or for this tenant by an admin."""
+    from django.conf import settings
+
+    from .models import TenantSettings
+
+    if not settings.LINKPREVIEW_ENABLED:
+        return False
+    own = (
+        TenantSettings.objects.filter(tenant_id=tenant.pk)
+        .values_list("link_previews_enabled", flat=True)
+        .first()
+    )
+    return True if own is None else bool(own)

@@ -38,6 +38,11 @@ application = ProtocolTypeRouter(
     }
 )
 
+# Previews a previous run left pending are fetched from start-up, not from the next send.
+from linkpreview import worker as preview_worker  # noqa: E402
+
+preview_worker.wake()
+
 # Everything loaded at start-up is there for good: keep the collector from scanning it on
 # every full collection (long pauses with many open streams).
 gc.collect()

@@ -165,7 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/en/harbor/"
+# A URL name, so the login lands in the language the user chose.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 CSRF_FAILURE_VIEW = "harbor_messaging.api.csrf_failure"
 

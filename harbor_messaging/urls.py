@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
 from . import login
 from .converters import IdConverter
@@ -22,6 +23,8 @@ urlpatterns = [
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # set_language: the app bar's language switcher posts here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/messaging/links/", include("linkpreview.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("attachments.urls")),
@@ -30,6 +33,8 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
+    # The scripts' strings (djangojs), loaded by base.html as a script of its own.
+    path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("harbor/", tenant_views.home, name="home"),
     path("harbor/tenant/", tenant_views.switch_tenant, name="switch-tenant"),
     path("harbor/settings/", tenant_settings, name="tenant-settings"),

@@ -182,7 +182,7 @@ def _login(page: Any, username: str) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", factories.PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # the app bar holds the language buttons
     page.wait_for_url("**/harbor/**")
 
 

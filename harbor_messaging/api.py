@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.csrf import csrf_protect
 
@@ -142,9 +143,10 @@ class ApiErrorMiddleware(MiddlewareMixin):
             return error_response(exception)
         if isinstance(exception, RequestDataTooBig):
             return error_response(TooLarge("The request body is too large."))
-        if isinstance(exception, SuspiciousOperation):
-            # Too many query or form fields, a malformed multipart body and the like: the
-            # client's doing, answered 400 as Django itself would, never 500.
+        if isinstance(exception, SuspiciousOperation | MultiPartParserError):
+            # Too many query or form fields, a malformed multipart body (a multipart
+            # Content-Type without a boundary, found by schemathesis) and the like: the
+            # client's doing, answered 400, never 500.
             return error_response(InvalidInput("The request is malformed."))
         logger.exception("Unexpected error in %s %s", request.method, request.path)
         return error_response(

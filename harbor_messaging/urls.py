@@ -9,7 +9,7 @@ from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
-from . import login
+from . import login, openapi
 from .converters import IdConverter
 from .tenants import views as tenant_views
 from .tenants.settings_views import tenant_settings
@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # set_language: the app bar's language switcher posts here.
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", openapi.schema, name="api-schema"),
     path("api/messaging/links/", include("linkpreview.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("attachments.urls")),

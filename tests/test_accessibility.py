@@ -145,3 +145,45 @@ def test_the_check_itself_finds_a_planted_violation(context_for: Any, db: Any) -
         }"""
     )
     assert {v["id"] for v in axe_violations(page)} >= {"button-name", "image-alt"}
+
+
+# Interactive elements a finger must hit; links inside running text are exempt (WCAG 2.5.8's
+# inline exception), and a checkbox or radio counts by its label, which is what takes the tap.
+TOUCH_TARGETS = """() => {
+    const selector = "a[href], button, input, select, textarea, summary, [role=option], [tabindex]";
+    const small = [];
+    for (const el of document.querySelectorAll(selector)) {
+        if (el.closest("[hidden], template, .visually-hidden")) continue;
+        if (el.matches("[tabindex='-1']:not(a, button, input, select, textarea)")) continue;
+        if (el.matches("input[type=hidden]")) continue;
+        if (el.matches("a") && el.closest("p, .message-body, .reader__body, li.flash")) continue;
+        let target = el;
+        if (el.matches("input[type=checkbox], input[type=radio]")) {
+            target = el.closest("label") || el;
+        }
+        const box = target.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;
+        if (getComputedStyle(target).visibility === "hidden") continue;
+        if (box.width < 44 || box.height < 44) {
+            const name = (el.getAttribute("aria-label") || el.textContent || el.name || "").trim();
+            const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+            small.push(`${el.tagName.toLowerCase()} "${name.slice(0, 30)}" ${size}`);
+        }
+    }
+    return small;
+}"""
+
+
+def test_on_a_phone_every_touch_target_on_the_messaging_page_is_at_least_44px(
+    people: dict[str, Any], context_for: Any
+) -> None:
+    page = context_for(language="de", size="phone", scheme="light").new_page()
+    pages = visit_every_page(page, "de")
+    small: dict[str, list[str]] = {}
+    for name in pages:
+        if name.startswith("messaging"):
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"{name} scrolls sideways on a phone ({width}px)"
+            if found := page.evaluate(TOUCH_TARGETS):
+                small[name] = found
+    assert small == {}, f"touch targets under 44px: {small}"

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from harbor_messaging.errors import HarborError, NotFound
+from harbor_messaging.tenants.selectors import link_previews_enabled_for
 from messaging.models import Message
 from messaging.rendering import body_links
 
@@ -177,10 +178,12 @@ def do_record_links(
         return []
     omitted = normalized_set(omit)
     removed = {url for url, link in previous.items() if link.status == MessageLink.Status.REMOVED}
+    # Off for the whole site, or for this tenant by its admin: links, but no previews.
+    previews_on = link_previews_enabled_for(message.tenant)
     wanted = [
         info.normalized_url
         for info in infos[:PREVIEWS_PER_MESSAGE]
-        if settings.LINKPREVIEW_ENABLED
+        if previews_on
         and static_refusal(info) is None
         and info.normalized_url not in omitted | removed
     ]
@@ -403,6 +406,8 @@ def do_refresh_previews(
         raise PreviewUnavailable("Link previews are switched off.")
     with transaction.atomic():
         message, links = _sender_links(user=user, message_id=message_id, url=url)
+        if not link_previews_enabled_for(message.tenant):
+            raise PreviewUnavailable("Link previews are switched off for this tenant.")
         eligible = [
             link
             for link in links

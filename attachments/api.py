@@ -14,7 +14,7 @@ from harbor_messaging.fields import MAX_DB_ID, id_list, id_value, reject_unknown
 from harbor_messaging.media import actions as media_actions
 from harbor_messaging.media.downloads import stored_file_response
 from harbor_messaging.media.models import MediaFile
-from harbor_messaging.media.selectors import max_file_size_for
+from harbor_messaging.media.selectors import allowed_types_for, max_file_size_for
 from harbor_messaging.media.uploads import received_files, streaming_uploads
 from harbor_messaging.ratelimit import check_rate
 from harbor_messaging.tenants.selectors import tenant_access_for_request
@@ -59,7 +59,9 @@ def _upload(request: AuthedRequest) -> HttpResponse:
         message = actions.check_sender_of(user=request.user, message_id=message_id)
         if message.tenant_id != access.tenant.pk:
             raise NotFound("No such message in this tenant.", details={"field": "messageId"})
-    checked = media_actions.check_uploads(files, limit=max_file_size_for(access.tenant))
+    checked = media_actions.check_uploads(
+        files, limit=max_file_size_for(access.tenant), allowed=allowed_types_for(access.tenant)
+    )
     if message_id is None:
         rows = media_actions.do_add_files(
             tenant=access.tenant,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from harbor_messaging.errors import Forbidden, InvalidInput
 from harbor_messaging.tenants.models import Tenant
@@ -25,7 +26,7 @@ from . import errors, filetypes, images
 from .models import MediaFile, TenantMediaSettings
 from .names import clean_file_name
 from .scanners import get_scanner
-from .selectors import own_file
+from .selectors import allowed_types_for, global_allowed_types, own_file
 from .uploads import HashedUpload
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class CheckedFile:
 # -- checks ----------------------------------------------------------------------------------
 
 
-def check_upload(upload: HashedUpload, *, limit: int) -> CheckedFile:
+def check_upload(upload: HashedUpload, *, limit: int, allowed: Collection[str]) -> CheckedFile:
     """Name, size, type by the bytes, malware, image sanity: a CheckedFile or FileRefused."""
     name = clean_file_name(str(upload.name or ""))
     size = int(upload.size or 0)
@@ -57,7 +58,7 @@ def check_upload(upload: HashedUpload, *, limit: int) -> CheckedFile:
         raise errors.too_large(name, limit)
     path = upload.temporary_file_path()
     content_type = filetypes.sniff(path)
-    if not filetypes.is_allowed(content_type):
+    if not filetypes.is_allowed(content_type, within=allowed):
         raise errors.unsupported_type(name, content_type)
     result = get_scanner().scan(path)
     if result.infected:
@@ -79,9 +80,11 @@ def check_upload(upload: HashedUpload, *, limit: int) -> CheckedFile:
     )
 
 
-def check_uploads(uploads: Sequence[HashedUpload], *, limit: int) -> list[CheckedFile]:
+def check_uploads(
+    uploads: Sequence[HashedUpload], *, limit: int, allowed: Collection[str]
+) -> list[CheckedFile]:
     """Every file checked before any is kept: the first refusal refuses the request."""
-    return [check_upload(upload, limit=limit) for upload in uploads]
+    return [check_upload(upload, limit=limit, allowed=allowed) for upload in uploads]
 
 
 # -- keep ------------------------------------------------------------------------------------
@@ -222,7 +225,7 @@ def do_add_file_from_bytes(
         upload.flush()
         upload.seek(0)
         upload.sha256 = hashlib.sha256(content).hexdigest()
-        checked = check_uploads([upload], limit=limit)
+        checked = check_uploads([upload], limit=limit, allowed=allowed_types_for(tenant))
         [row] = do_add_files(tenant=tenant, owner=owner, checked=checked, origin=origin)
         return row
     finally:
@@ -234,12 +237,26 @@ def check_limit_setter(access: TenantAccess) -> None:
         raise Forbidden("Only the tenant's admins may set its attachment limit.")
 
 
-def do_set_tenant_limit(*, access: TenantAccess, max_file_size: int | None) -> None:
-    """A tenant admin's (or a global admin's) own limit for their tenant; None: the default."""
+def do_set_tenant_limit(
+    *,
+    access: TenantAccess,
+    max_file_size: int | None,
+    allowed_types: Collection[str] | None = None,
+) -> None:
+    """A tenant admin's (or a global admin's) own limits for their tenant: the size (None:
+    the default) and, when given, the allowed types (empty: the global list)."""
     check_limit_setter(access)
     cap = int(settings.HARBOR_MEDIA_MAX_FILE_SIZE_CAP)
     if max_file_size is not None and not 1 <= max_file_size <= cap:
         raise InvalidInput(f"The limit must be from 1 byte to {cap} bytes.", field="maxFileSize")
-    TenantMediaSettings.objects.update_or_create(
-        tenant=access.tenant, defaults={"max_file_size": max_file_size}
-    )
+    values: dict[str, object] = {"max_file_size": max_file_size}
+    if allowed_types is not None:
+        refused = filetypes.outside(allowed_types, within=global_allowed_types())
+        if refused:
+            raise InvalidInput(
+                _("The global settings do not allow these types: %(types)s.")
+                % {"types": ", ".join(refused)},
+                field="allowedTypes",
+            )
+        values["allowed_types"] = sorted(set(allowed_types))
+    TenantMediaSettings.objects.update_or_create(tenant=access.tenant, defaults=values)

@@ -1,15 +1,46 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from . import filetypes
 from .models import MediaFile, MediaSettings, TenantMediaSettings
+
+
+def _types_field() -> forms.MultipleChoiceField:
+    # Offers every type Harbor accepts; the model's clean() refuses what the level above
+    # does not allow (for a tenant: the global list).
+    return forms.MultipleChoiceField(
+        label=_("allowed file types"),
+        choices=[(t, filetypes.label_for(t)) for t in sorted(filetypes.ALLOWED)],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class MediaSettingsForm(forms.ModelForm[MediaSettings]):
+    allowed_types = _types_field()
+
+    class Meta:
+        model = MediaSettings
+        fields = ["max_file_size", "allowed_types"]
+
+
+class TenantMediaSettingsForm(forms.ModelForm[TenantMediaSettings]):
+    allowed_types = _types_field()
+
+    class Meta:
+        model = TenantMediaSettings
+        fields = ["tenant", "max_file_size", "allowed_types"]
 
 
 @admin.register(MediaSettings)
 class MediaSettingsAdmin(admin.ModelAdmin[MediaSettings]):
     """The one row of global defaults: global admins edit it, nobody adds a second."""
 
+    form = MediaSettingsForm
     list_display = ["__str__", "max_file_size"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -21,6 +52,7 @@ class MediaSettingsAdmin(admin.ModelAdmin[MediaSettings]):
 
 @admin.register(TenantMediaSettings)
 class TenantMediaSettingsAdmin(admin.ModelAdmin[TenantMediaSettings]):
+    form = TenantMediaSettingsForm
     list_display = ["tenant", "max_file_size"]
     autocomplete_fields = ["tenant"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import magic
@@ -50,8 +51,18 @@ def sniff(path: str | Path) -> str:
         return str(_magic.from_file(str(path))).strip().lower()
 
 
-def is_allowed(content_type: str) -> bool:
-    return content_type in ALLOWED
+def is_allowed(content_type: str, *, within: Collection[str] | None = None) -> bool:
+    """In the product's ceiling and, when given, in a tenant's own narrower set."""
+    return content_type in ALLOWED and (within is None or content_type in within)
+
+
+def outside(types: Iterable[str], *, within: Collection[str]) -> list[str]:
+    """The types of ``types`` not in ``within``, sorted: what a setting may not allow."""
+    return sorted({t for t in types if t not in within})
+
+
+def label_for(content_type: str) -> str:
+    return f"{extension_for(content_type).upper()} ({content_type})"
 
 
 def extension_for(content_type: str) -> str:

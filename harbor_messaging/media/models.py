@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from harbor_messaging.tenants.models import Tenant
+
+from . import filetypes
 
 NAME_MAX = 255
 MiB = 1024 * 1024
@@ -66,6 +69,13 @@ class MediaSettings(models.Model):
         default=25 * MiB,
         help_text=_("For every tenant that sets no limit of its own."),
     )
+    # MIME types, each one of filetypes.ALLOWED; empty: all of them.
+    allowed_types = models.JSONField(
+        _("allowed file types"),
+        default=list,
+        blank=True,
+        help_text=_("None chosen: every type Harbor accepts."),
+    )
 
     class Meta:
         verbose_name = _("media settings (global)")
@@ -79,6 +89,18 @@ class MediaSettings(models.Model):
         self.pk = 1  # One row only: saving always writes that row.
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
+    def clean(self) -> None:
+        refused = filetypes.outside(self.allowed_types or [], within=filetypes.ALLOWED)
+        if refused:
+            raise ValidationError(
+                {
+                    "allowed_types": ValidationError(
+                        _("Harbor never accepts these types: %(types)s."),
+                        params={"types": ", ".join(refused)},
+                    )
+                }
+            )
+
 
 class TenantMediaSettings(models.Model):
     """A tenant's own limit, overriding the global default (set by a global or tenant admin)."""
@@ -87,6 +109,13 @@ class TenantMediaSettings(models.Model):
     max_file_size = models.PositiveBigIntegerField(
         _("largest file, bytes"), null=True, blank=True, help_text=_("Empty: the global default.")
     )
+    # MIME types, each one of the global list; empty: the global list.
+    allowed_types = models.JSONField(
+        _("allowed file types"),
+        default=list,
+        blank=True,
+        help_text=_("None chosen: the global list."),
+    )
 
     class Meta:
         verbose_name = _("tenant media settings")
@@ -94,3 +123,17 @@ class TenantMediaSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Media settings of {self.tenant.slug}"
+
+    def clean(self) -> None:
+        from .selectors import global_allowed_types
+
+        refused = filetypes.outside(self.allowed_types or [], within=global_allowed_types())
+        if refused:
+            raise ValidationError(
+                {
+                    "allowed_types": ValidationError(
+                        _("The global settings do not allow these types: %(types)s."),
+                        params={"types": ", ".join(refused)},
+                    )
+                }
+            )

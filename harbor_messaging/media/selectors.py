@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from harbor_messaging.errors import NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 
+from .filetypes import ALLOWED
 from .models import MediaFile, MediaSettings, TenantMediaSettings
 
 LIBRARY_PAGE = 100
@@ -39,6 +40,31 @@ def max_file_size_for(tenant: Tenant) -> int:
         .first()
     )
     return int(own) if own is not None else global_max_file_size()
+
+
+def global_allowed_types() -> frozenset[str]:
+    """The global list, else every type Harbor accepts (never more than ALLOWED)."""
+    row = MediaSettings.objects.filter(pk=1).values_list("allowed_types", flat=True).first()
+    chosen = frozenset(row or []) & frozenset(ALLOWED)
+    return chosen or frozenset(ALLOWED)
+
+
+def tenant_allowed_types(tenant: Tenant) -> list[str]:
+    """The tenant's own list as set, or [] when it uses the global list."""
+    own = (
+        TenantMediaSettings.objects.filter(tenant_id=tenant.pk)
+        .values_list("allowed_types", flat=True)
+        .first()
+    )
+    return sorted(own or [])
+
+
+def allowed_types_for(tenant: Tenant) -> frozenset[str]:
+    """The tenant's own list, else the global list. Always within the global list: if the
+    global list later narrows, the tenant keeps only what both allow (never more)."""
+    ceiling = global_allowed_types()
+    own = tenant_allowed_types(tenant)
+    return frozenset(own) & ceiling if own else ceiling
 
 
 def largest_limit_for(user: User) -> int:

@@ -22,9 +22,14 @@ from harbor_messaging.ratelimit import check_rate
 from harbor_messaging.tenants.selectors import tenant_access_for_request
 
 from . import actions
-from .filetypes import ALLOWED
 from .models import MediaFile
-from .selectors import global_max_file_size, library_of, max_file_size_for, tenant_override
+from .selectors import (
+    allowed_types_for,
+    global_max_file_size,
+    library_of,
+    max_file_size_for,
+    tenant_override,
+)
 from .uploads import received_files, streaming_uploads
 
 PAGE_SIZE = 200
@@ -46,7 +51,11 @@ def _library_page(request: AuthedRequest) -> HttpResponse:
             if not files:
                 messages.error(request, _("Choose one or more files to upload."))
             else:
-                checked = actions.check_uploads(files, limit=max_file_size_for(access.tenant))
+                checked = actions.check_uploads(
+                    files,
+                    limit=max_file_size_for(access.tenant),
+                    allowed=allowed_types_for(access.tenant),
+                )
                 rows = actions.do_add_files(
                     tenant=access.tenant,
                     owner=request.user,
@@ -69,7 +78,7 @@ def _library_page(request: AuthedRequest) -> HttpResponse:
             "tenant": access.tenant,
             "files": rows,
             "max_file_size": max_file_size_for(access.tenant),
-            "accept": ",".join(sorted(ALLOWED)),
+            "accept": ",".join(sorted(allowed_types_for(access.tenant))),
             "max_files": settings.HARBOR_UPLOAD_MAX_FILES,
             "can_set_limit": access.is_global_admin
             or bool(access.membership and access.membership.is_tenant_admin),

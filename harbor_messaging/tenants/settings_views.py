@@ -15,8 +15,14 @@ from django.views.decorators.http import require_http_methods
 
 from harbor_messaging.api import AuthedRequest
 from harbor_messaging.errors import HarborError, InvalidInput
+from harbor_messaging.media import filetypes
 from harbor_messaging.media.actions import do_set_tenant_limit
-from harbor_messaging.media.selectors import global_max_file_size, tenant_override
+from harbor_messaging.media.selectors import (
+    global_allowed_types,
+    global_max_file_size,
+    tenant_allowed_types,
+    tenant_override,
+)
 
 from .actions import check_tenant_admin, do_set_link_previews
 from .selectors import link_previews_enabled_for, tenant_access_for_request
@@ -47,7 +53,10 @@ def tenant_settings(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             do_set_tenant_limit(
-                access=access, max_file_size=_mib(request.POST.get("max_file_size_mib", ""))
+                access=access,
+                max_file_size=_mib(request.POST.get("max_file_size_mib", "")),
+                # No box ticked sends nothing: the tenant then uses the global list.
+                allowed_types=request.POST.getlist("allowed_types"),
             )
             if settings.LINKPREVIEW_ENABLED:  # Else the box is disabled and never sent.
                 do_set_link_previews(
@@ -60,6 +69,7 @@ def tenant_settings(request: AuthedRequest) -> HttpResponse:
             reverse("tenant-settings") + "?" + urlencode({"tenantId": access.tenant.slug})
         )
     own = tenant_override(access.tenant)
+    own_types = set(tenant_allowed_types(access.tenant))
     return render(
         request,
         "harbor/settings.html",
@@ -69,6 +79,10 @@ def tenant_settings(request: AuthedRequest) -> HttpResponse:
             "default_limit": global_max_file_size(),
             "ceiling": int(settings.HARBOR_MEDIA_MAX_FILE_SIZE_CAP),
             "ceiling_mib": int(settings.HARBOR_MEDIA_MAX_FILE_SIZE_CAP) // MiB,
+            "types": [
+                {"value": t, "label": filetypes.label_for(t), "checked": t in own_types}
+                for t in sorted(global_allowed_types())
+            ],
             "link_previews": link_previews_enabled_for(access.tenant),
             "previews_site_wide": bool(settings.LINKPREVIEW_ENABLED),
         },

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import ManyToManyField, QuerySet
 from django.forms import ModelForm, ModelMultipleChoiceField
@@ -11,8 +12,14 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from harbor_messaging.errors import HarborError
+from harbor_messaging.tenants.models import Tenant
 
-from .broadcasts import broadcast_reach, do_send_broadcast
+from .broadcasts import (
+    broadcast_reach,
+    check_broadcast_upload,
+    do_keep_broadcast_upload,
+    do_send_broadcast,
+)
 from .models import Broadcast, Message, MessageRecipient
 from .rendering import render_body_html
 
@@ -62,12 +69,46 @@ class MessageAdmin(admin.ModelAdmin[Message]):
         return mark_safe(render_body_html(obj.body))
 
 
+class BroadcastForm(forms.ModelForm[Broadcast]):
+    """The broadcast, plus one file to upload: checked here, with the chosen tenants' limits,
+    so a refused file refuses the form and nothing is sent or kept."""
+
+    upload = forms.FileField(
+        label=_("upload a file"),
+        required=False,
+        help_text=_("Kept in your media library and attached, like a file picked above."),
+    )
+
+    class Meta:
+        model = Broadcast
+        fields = ["subject", "body", "all_tenants", "tenants", "media_files"]
+
+    checked: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        uploaded = data.get("upload")
+        if uploaded and not self.errors:
+            tenants = list(
+                Tenant.objects.order_by("pk")
+                if data.get("all_tenants")
+                else sorted(data.get("tenants") or [], key=lambda t: t.pk)
+            )
+            try:
+                self.checked = check_broadcast_upload(uploaded=uploaded, tenants=tenants)
+                self.upload_tenant = tenants[0]
+            except HarborError as error:
+                self.add_error("upload", error.message)
+        return data
+
+
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
     """Global admins write a broadcast and choose tenants; saving it sends it, once."""
 
+    form = BroadcastForm
     list_display = ["subject", "sender", "all_tenants", "created_at", "sent_at", "reach_total"]
-    fields = ["subject", "body", "all_tenants", "tenants", "media_files"]
+    fields = ["subject", "body", "all_tenants", "tenants", "media_files", "upload"]
     filter_horizontal = ["tenants"]
     readonly_fields = ["sender", "created_at", "sent_at", "reach"]
 
@@ -113,6 +154,17 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
     ) -> None:
         super().save_related(request, form, formsets, change)
         broadcast = form.instance
+        checked = getattr(form, "checked", None)
+        if checked is not None:
+            try:
+                do_keep_broadcast_upload(
+                    user=request.user,  # type: ignore[arg-type]
+                    broadcast=broadcast,
+                    checked=checked,
+                    tenant=form.upload_tenant,  # type: ignore[attr-defined]
+                )
+            finally:
+                checked.upload.close()
         if broadcast.sent_at is None:
             try:
                 sent = do_send_broadcast(user=request.user, broadcast=broadcast)  # type: ignore[arg-type]

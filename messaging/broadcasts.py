@@ -7,14 +7,18 @@ user. A tenant's copy names no other tenant, so none learns who else got it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from harbor_messaging.errors import Forbidden, InvalidInput
+from harbor_messaging.media import actions as media_actions
+from harbor_messaging.media.models import MediaFile
 from harbor_messaging.tenants.models import Tenant
 
 from .actions import _insert_deliveries, check_draft, notify_message_sent
@@ -41,6 +45,39 @@ def check_broadcast(*, user: User, broadcast: Broadcast) -> list[Tenant]:
     if not tenants:
         raise InvalidInput("Choose one or more tenants, or all of them.", field="tenants")
     return tenants
+
+
+def check_broadcast_upload(
+    *, uploaded: UploadedFile[bytes], tenants: Sequence[Tenant]
+) -> media_actions.CheckedFile:
+    """A file uploaded in the broadcast form, checked as the upload API checks one. It goes
+    to every chosen tenant, so it must pass each one's limits: the smallest size, and only
+    types all of them allow. FileRefused otherwise; the caller closes ``checked.upload``."""
+    from harbor_messaging.media.selectors import allowed_types_for, max_file_size_for
+    from harbor_messaging.media.uploads import hashed_copy
+
+    if not tenants:
+        raise InvalidInput("Choose one or more tenants, or all of them.", field="tenants")
+    limit = min(max_file_size_for(t) for t in tenants)
+    allowed = frozenset.intersection(*(allowed_types_for(t) for t in tenants))
+    upload = hashed_copy(uploaded, limit=limit)
+    try:
+        return media_actions.check_upload(upload, limit=limit, allowed=allowed)
+    except BaseException:
+        upload.close()
+        raise
+
+
+def do_keep_broadcast_upload(
+    *, user: User, broadcast: Broadcast, checked: media_actions.CheckedFile, tenant: Tenant
+) -> MediaFile:
+    """Keep the checked file in the admin's media library (under the first chosen tenant)
+    and pick it for the broadcast, like a file chosen from the library."""
+    [row] = media_actions.do_add_files(
+        tenant=tenant, owner=user, checked=[checked], origin=MediaFile.Origin.MEDIA_LIBRARY
+    )
+    broadcast.media_files.add(row)
+    return row
 
 
 def do_send_broadcast(*, user: User, broadcast: Broadcast) -> list[Message]:

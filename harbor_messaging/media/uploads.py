@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 
@@ -70,6 +70,31 @@ class LimitedUploadHandler(FileUploadHandler):
         for upload in self.files:
             # A file already moved into storage is gone; close() then has nothing to remove.
             upload.close()
+
+
+def hashed_copy(uploaded: UploadedFile[bytes], *, limit: int) -> HashedUpload:
+    """A file Django's own handlers received (an admin form's), copied to disk and hashed
+    as the upload handler would, so it goes through the same checks; cut off past ``limit``.
+    The caller closes it."""
+    name = str(uploaded.name or "file")
+    copy = HashedUpload(name, uploaded.content_type or "", 0, uploaded.charset)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        for chunk in uploaded.chunks(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_large(name, limit)
+            copy.write(chunk)
+            digest.update(chunk)
+        copy.flush()
+    except BaseException:
+        copy.close()
+        raise
+    copy.seek(0)
+    copy.size = size
+    copy.sha256 = digest.hexdigest()
+    return copy
 
 
 def _limit_while_streaming(request: HttpRequest) -> int:

@@ -18,6 +18,7 @@ from harbor_messaging.tenants.actions import do_create_global_admin
 from harbor_messaging.tenants.models import Membership
 from messaging.models import Broadcast, Message, MessageRecipient
 from tests import factories
+from tests.attachments.conftest import nothing_kept, storage_dir  # noqa: F401  (fixtures)
 
 ADD = "/admin/messaging/broadcast/add/"
 
@@ -181,3 +182,58 @@ def test_a_broadcast_arrives_live_on_the_members_streams_only(
         # Globex was not chosen: its member's open stream gets nothing.
         time.sleep(1)
         assert dee_stream.queue.empty()
+
+
+@pytest.mark.usefixtures("storage_dir")
+def test_a_file_uploaded_in_the_form_is_checked_kept_and_attached(three: dict[str, Any]) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.models import MessageAttachment
+    from harbor_messaging.media.models import MediaFile
+    from tests.attachments import files
+
+    client = _admin(three)
+    tenants = [three["acme"].pk, three["initech"].pk]
+    response = _broadcast(
+        client, tenants=tenants, upload=SimpleUploadedFile("plan.pdf", files.pdf())
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    kept = MediaFile.objects.get()
+    assert kept.owner == three["root"] and kept.origin == MediaFile.Origin.MEDIA_LIBRARY
+    assert kept.name == "plan.pdf" and kept.content_type == "application/pdf"
+    assert kept.file.storage.exists(kept.file.name)
+    broadcast = Broadcast.objects.get()
+    assert list(broadcast.media_files.all()) == [kept]
+    attached = MessageAttachment.objects.filter(message__broadcast=broadcast)
+    assert sorted(a.message.tenant.slug for a in attached) == ["acme", "initech"]
+    assert {a.media_file_id for a in attached} == {kept.pk}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "shown"),
+    [
+        ("logo.svg", "svg", b"logo.svg is of a type that may not be attached"),
+        ("dock.png", "png", b"dock.png is of a type that may not be attached"),
+    ],
+    ids=["never allowed", "outside one chosen tenant's list"],
+)
+@pytest.mark.usefixtures("nothing_kept")
+def test_a_refused_upload_refuses_the_form_and_keeps_nothing(
+    three: dict[str, Any], name: str, content: str, shown: bytes
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from harbor_messaging.media.models import TenantMediaSettings
+    from tests.attachments import files
+
+    TenantMediaSettings.objects.create(tenant=three["initech"], allowed_types=["application/pdf"])
+    data = files.SVG_WITH_SCRIPT if content == "svg" else files.png()
+    response = _broadcast(
+        _admin(three),
+        tenants=[three["acme"].pk, three["initech"].pk],
+        upload=SimpleUploadedFile(name, data),
+    )
+    assert response.status_code == 200
+    assert shown in response.content
+    assert not Broadcast.objects.exists()
+    assert not Message.objects.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "harbor_messaging.settings")
@@ -15,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from harbor_messaging import gcwatch  # noqa: E402
 from messaging.stream_asgi import StreamApplication  # noqa: E402
 
 # Static files are few and small; Daphne serves them itself so the two commands need no
@@ -47,3 +49,5 @@ preview_worker.wake()
 # every full collection (long pauses with many open streams).
 gc.collect()
 gc.freeze()
+# Full collections on a clock rather than on allocation counts (gcwatch.py).
+gcwatch.install(full_every=settings.HARBOR_GC_FULL_SECONDS)

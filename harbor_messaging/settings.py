@@ -209,6 +209,10 @@ HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
 HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
 # An idle stream gets an SSE comment this often (API.md: at least every 20 s).
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
+# Daphne runs a full garbage collection this often instead of on allocation counts, which
+# with thousands of open streams meant a second's pause every few seconds (gcwatch.py);
+# 0 keeps Python's own schedule.
+HARBOR_GC_FULL_SECONDS = float(os.environ.get("HARBOR_GC_FULL_SECONDS", "600"))
 
 EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "messaging.channels.HarborChannelManager"

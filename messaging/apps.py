@@ -8,4 +8,10 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from harbor_messaging import twisted_write
+
         from . import checks  # noqa: F401  (registers the system checks)
+
+        # A message to thousands of streams is thousands of small writes: send each at
+        # once instead of a writability round trip through the reactor (twisted_write.py).
+        twisted_write.install()

@@ -34,7 +34,7 @@ from django_eventstream.utils import (
 )
 from django_eventstream.views import Listener, get_listener_manager
 
-from harbor_messaging import ratelimit
+from harbor_messaging import gcwatch, ratelimit
 from harbor_messaging.api import error_response
 from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
 
@@ -270,7 +270,7 @@ def _still_allowed(event_request: EventRequest) -> bool:
     return all(manager.can_read_channel(event_request.user, c) for c in event_request.channels)
 
 
-def stream_stats() -> dict[str, int]:
+def stream_stats() -> dict[str, Any]:
     manager = get_listener_manager()
     with manager.lock:
         listeners = {item for group in manager.listeners_by_channel.values() for item in group}
@@ -279,6 +279,8 @@ def stream_stats() -> dict[str, int]:
         "listeners": len(listeners),
         "threads": threading.active_count(),
         "redisSubscriptions": relay.subscriber.subscriptions,
+        # Per generation (0, 1, 2): how often and how long the collector stopped the process.
+        "gc": gcwatch.stats(),
     }
 
 

@@ -27,6 +27,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.views import Listener
 
+from harbor_messaging import gcwatch
 from harbor_messaging.errors import HarborError
 
 from . import grip
@@ -103,6 +104,7 @@ class StreamApplication:
             await _send_error(send, error)
             return
         slot = StreamSlot(user_id)
+        gcwatch.note_open()
         try:
             await self._stream(event_request, slot, receive, send)
         finally:

@@ -161,3 +161,18 @@ def test_idle_streams_get_a_keep_alive_comment(
                 assert time.monotonic() - started < 5, seen[-200:]
             assert "retry: " in seen
             assert "event: stream-open" in seen
+
+
+def test_full_collections_run_on_the_server_clock_and_are_reported(
+    world: dict[str, Any], django_db_blocker: Any
+) -> None:
+    do_create_global_admin(username="gcops", password=factories.PASSWORD)
+    with DaphneServer(env={"HARBOR_GC_FULL_SECONDS": "2"}) as server:
+        ops = login(server.url, "gcops", factories.PASSWORD)
+        first = _stats(ops)["gc"]
+        assert set(first) == {"collections", "totalMs", "maxMs", "frozen"}
+        assert len(first["collections"]) == 3
+        # The start-up modules are frozen out of every collection.
+        assert first["frozen"] > 10_000
+        # A full collection comes from the clock, every 2 s here.
+        _wait_for(lambda: _stats(ops)["gc"]["collections"][2] >= first["collections"][2] + 2)

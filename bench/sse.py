@@ -89,6 +89,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=240.0,
         help="seconds to wait for Pushpin's recover request per held stream",
     )
+    parser.add_argument(
+        "--deliver-timeout",
+        type=float,
+        default=30.0,
+        help="seconds after the last broadcast for every subscriber to have every one",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args(argv)
     if args.database_url and urlsplit(args.database_url).scheme not in {
@@ -108,8 +114,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # -- the machine -----------------------------------------------------------------------------
 
 
+# Descriptors for the client's sockets and, inherited, Pushpin's and Daphne's: 20,000
+# streams through Pushpin need 20,000 in the client and as many again in Pushpin.
+WANT_NOFILE = 100_000
+
+
 def raise_nofile() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < WANT_NOFILE:
+        # Only root may raise the hard limit (up to fs.nr_open); others keep theirs.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (WANT_NOFILE, WANT_NOFILE))
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -754,7 +770,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  send {i + 1}: {exc}", flush=True)
         ids = {mid for mid, _, _ in sends}
         live = [s for s in client.subs if s.opened]
-        wait_until = time.monotonic() + 30
+        wait_until = time.monotonic() + args.deliver_timeout
         while time.monotonic() < wait_until:
             if all(ids <= s.received.keys() or s.closed for s in live):
                 break

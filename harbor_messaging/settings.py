@@ -324,7 +324,11 @@ LINKPREVIEW_WORKER = os.environ.get("LINKPREVIEW_WORKER", "thread")
 HARBOR_RATE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     "send": {"user": (60, 60), "ip": (300, 60), "tenant": (1200, 60)},
     "upload": {"user": (60, 60), "ip": (300, 60), "tenant": (600, 60)},
-    "links": {"user": (240, 60), "ip": (600, 60), "tenant": (2400, 60)},
+    # The link endpoints: processing a draft's links, a preview, refreshing and removing.
+    "links": {"user": (120, 60), "ip": (600, 60)},
+    "link_preview": {"user": (120, 60)},
+    "link_refresh": {"user": (20, 60)},
+    "link_remove": {"user": (60, 60)},
     # A page load opens one stream; a reconnect storm from one office is what "ip" bounds.
     "stream": {
         "user": (HARBOR_STREAM_OPENS_PER_MINUTE, 60),

@@ -12,13 +12,12 @@ from django.http import HttpResponse
 from harbor_messaging.api import AuthedRequest, api_view, json_response, parse_json_body
 from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.fields import clean_text, id_value, reject_unknown, text_field
-from harbor_messaging.ratelimit import check_rate as harbor_check_rate
+from harbor_messaging.ratelimit import check_rate
 from messaging.models import BODY_MAX
 
 from . import actions, selectors
 from .inspection import URL_MAX, InvalidUrl, UnsupportedScheme
 from .models import LinkPreview
-from .ratelimit import check_rate
 from .thumbnails import CONTENT_TYPE
 
 _THUMBNAIL_NAME = re.compile(r"[A-Za-z0-9_-]{16,64}\.jpg")
@@ -52,8 +51,7 @@ def _url_param(raw: Any, name: str = "url") -> str:
 def process(request: AuthedRequest) -> HttpResponse:
     data = parse_json_body(request)
     reject_unknown(data, {"text"})
-    check_rate(request.user.pk, "process")
-    harbor_check_rate("links", request)
+    check_rate("links", request)
     text = text_field(data, "text", max_length=BODY_MAX, required=True)
     links = [
         selectors.process_json(
@@ -70,7 +68,7 @@ def process(request: AuthedRequest) -> HttpResponse:
 @api_view(["GET"])
 def preview(request: AuthedRequest) -> HttpResponse:
     url = _url_param(request.GET.get("url"))
-    check_rate(request.user.pk, "preview")
+    check_rate("link_preview", request)
     try:
         found = actions.do_request_preview(url=url)
     except UnsupportedScheme as exc:
@@ -99,7 +97,7 @@ def _message_and_url(data: dict[str, Any]) -> tuple[int, str | None]:
 def refresh(request: AuthedRequest) -> HttpResponse:
     data = parse_json_body(request)
     message_id, url = _message_and_url(data)
-    check_rate(request.user.pk, "refresh")
+    check_rate("link_refresh", request)
     links = actions.do_refresh_previews(user=request.user, message_id=message_id, url=url)
     return json_response({"messageId": message_id, "links": links}, status=202)
 
@@ -108,7 +106,7 @@ def refresh(request: AuthedRequest) -> HttpResponse:
 def remove(request: AuthedRequest) -> HttpResponse:
     data = parse_json_body(request)
     message_id, url = _message_and_url(data)
-    check_rate(request.user.pk, "remove")
+    check_rate("link_remove", request)
     links = actions.do_remove_previews(user=request.user, message_id=message_id, url=url)
     return json_response({"messageId": message_id, "links": links})
 

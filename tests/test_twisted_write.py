@@ -18,16 +18,16 @@ class FakeReactor:
     def __init__(self) -> None:
         self.writers: set[Any] = set()
 
-    def addWriter(self, writer: Any) -> None:  # noqa: N802 - Twisted's interface
+    def addWriter(self, writer: Any) -> None:  # Twisted's IReactorFDSet names
         self.writers.add(writer)
 
-    def removeWriter(self, writer: Any) -> None:  # noqa: N802
+    def removeWriter(self, writer: Any) -> None:
         self.writers.discard(writer)
 
-    def addReader(self, reader: Any) -> None:  # noqa: N802
+    def addReader(self, reader: Any) -> None:
         pass
 
-    def removeReader(self, reader: Any) -> None:  # noqa: N802
+    def removeReader(self, reader: Any) -> None:
         pass
 
 

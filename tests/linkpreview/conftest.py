@@ -10,14 +10,12 @@ import io
 import socketserver
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from linkpreview import ratelimit
 from linkpreview.backends import safe_requests
 from tests.live import DaphneServer
 
@@ -112,12 +110,6 @@ class PageServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def _own_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test its own rate-limit counters: user ids repeat from test to test."""
-    monkeypatch.setattr(ratelimit, "KEY_PREFIX", f"linkpreview-rate-test-{uuid.uuid4().hex}")
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings
 
-from linkpreview import ratelimit
 from linkpreview.models import LinkPreview, MessageLink
 from linkpreview.worker import PreviewWorker
 from tests import factories
@@ -269,7 +269,7 @@ def test_refresh_and_remove(
 def test_rate_limits_answer_429_with_retry_after(
     world: dict[str, Any], api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(ratelimit.BUDGETS, "process", 3)
+    monkeypatch.setitem(settings.HARBOR_RATE_LIMITS, "links", {"user": (3, 60)})
     bo, ann = api(world["bo"]), api(world["ann"])
     for _ in range(3):
         assert bo.post(PROCESS, {"text": "a"}).status_code == 200

@@ -4,11 +4,18 @@ Every open stream keeps a few hundred tracked objects (its task and coroutines, 
 listener, Twisted's request and connection) for as long as it is open. With 10,000 streams
 Python's own schedule ran a full collection over all of them about every three seconds
 while a broadcast was being written, each stopping the process for about a second
-(measured here, docs/performance.md). ``install(full_every)`` keeps the young collections
-as they are but takes full collections off the allocation counter: one runs every
-``full_every`` seconds instead (``HARBOR_GC_FULL_SECONDS``, 600 by default; 0 leaves
-Python's schedule alone). Cyclic garbage that outlives two young collections waits up to
-that long to be freed, or until a burst of stream opens has settled (``note_open``).
+(measured here, docs/performance.md): Python schedules a full collection when the
+objects promoted since the last one reach a quarter of the old generation, and the young
+objects of a fan-out in flight are promoted in their tens of thousands.
+
+``install(full_every)`` leaves Python's schedule as it is (request garbage is collected
+as promptly as ever) but keeps the streams' objects out of it: once a burst of stream
+opens has settled (``note_open``), and every ``full_every`` seconds, it collects and then
+freezes what is left (``gc.freeze``), so later collections scan only what came after.
+A frozen object that becomes cyclic garbage (a closed stream's task, say) is freed at the
+next ``full_every`` (``HARBOR_GC_FULL_SECONDS``, 600 by default; 0 turns the policy off),
+which unfreezes everything first: one full pause per period instead of one every few
+seconds.
 
 The figures per generation are in ``GET /api/ops/streams``; a pause past ``SLOW_SECONDS``
 is logged.
@@ -63,14 +70,9 @@ class _Watch:
 _watch = _Watch()
 
 
-# Past any count of young collections a process reaches: no automatic full collection.
-NEVER = 2**31 - 1
 _timer: threading.Thread | None = None
 
-
-# Opening a stream leaves cyclic garbage behind (its authentication's request, session
-# and user objects); after a burst of opens (a deploy, a reconnect storm) a full collection
-# frees it once the burst has settled, rather than up to ``full_every`` later.
+# Streams opened since the last freeze, and when the last one opened.
 BURST_OPENS = 500
 BURST_QUIET_SECONDS = 2.0
 _opens = 0
@@ -84,17 +86,26 @@ def note_open() -> None:
     _last_open = time.monotonic()
 
 
-def _full_collections(every: float) -> None:
+def _collect_and_freeze(*, unfreeze: bool) -> None:
+    if unfreeze:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _policy(every: float) -> None:
     global _opens
     last = time.monotonic()
     while True:
         time.sleep(1.0)
         now = time.monotonic()
-        burst = _opens >= BURST_OPENS and now - _last_open >= BURST_QUIET_SECONDS
-        if burst or now - last >= every:
+        if now - last >= every:
             _opens = 0
-            gc.collect()
+            _collect_and_freeze(unfreeze=True)
             last = time.monotonic()
+        elif _opens >= BURST_OPENS and now - _last_open >= BURST_QUIET_SECONDS:
+            _opens = 0
+            _collect_and_freeze(unfreeze=False)
 
 
 def install(full_every: float = 0) -> None:
@@ -102,11 +113,7 @@ def install(full_every: float = 0) -> None:
     if _watch not in gc.callbacks:
         gc.callbacks.append(_watch)
     if full_every > 0 and _timer is None:
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, NEVER)
-        _timer = threading.Thread(
-            target=_full_collections, args=(full_every,), name="gc-full", daemon=True
-        )
+        _timer = threading.Thread(target=_policy, args=(full_every,), name="gc", daemon=True)
         _timer.start()
 
 

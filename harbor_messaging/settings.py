@@ -209,9 +209,10 @@ HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
 HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
 # An idle stream gets an SSE comment this often (API.md: at least every 20 s).
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
-# Daphne runs a full garbage collection this often instead of on allocation counts, which
-# with thousands of open streams meant a second's pause every few seconds (gcwatch.py);
-# 0 keeps Python's own schedule.
+# Open streams' objects are frozen out of the garbage collector's full collections after a
+# burst of opens, and everything is unfrozen and collected this often (gcwatch.py): with
+# thousands of open streams Python's own schedule paused for a second every few seconds.
+# 0 turns that off.
 HARBOR_GC_FULL_SECONDS = float(os.environ.get("HARBOR_GC_FULL_SECONDS", "600"))
 
 EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"

@@ -92,6 +92,9 @@ def stored_body_html(*, body: str, body_html: str, version: int) -> str:
 
 def body_links(body: str) -> list[str]:
     """The http(s) URLs the rendered body links to, in order (repeats kept)."""
+    if not might_have_links(body):
+        # Most bodies: no second html5lib parse at send time for a body with no URL in it.
+        return []
     found: list[str] = []
     token = _found.set(found)
     try:

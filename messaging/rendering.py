@@ -90,6 +90,17 @@ def stored_body_html(*, body: str, body_html: str, version: int) -> str:
     return body_html
 
 
+def stored_html_has_links(*, body: str, body_html: str, version: int) -> bool:
+    """Whether the body has links, from its stored rendering when that is current.
+
+    The body is escaped before linkify, so "<a " in the html is only ever a link; far
+    cheaper than searching every body on a page with the URL pattern (~30 µs a body).
+    """
+    if version != RENDER_VERSION or (body and not body_html):
+        return might_have_links(body)
+    return "<a " in body_html
+
+
 def body_links(body: str) -> list[str]:
     """The http(s) URLs the rendered body links to, in order (repeats kept)."""
     if not might_have_links(body):

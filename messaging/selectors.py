@@ -19,7 +19,7 @@ from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
 from .models import Message, MessageRecipient
-from .rendering import might_have_links
+from .rendering import stored_html_has_links
 from .serialization import display_name, message_json, name_from, user_json
 
 PAGE_DEFAULT = 50
@@ -228,7 +228,15 @@ def messages_json(
 
     recipients = recipients_by_message([i.message for i in items])
     # One query for the page's links, and none when no body on it has a link.
-    links = links_by_message(i.message.pk for i in items if might_have_links(i.message.body))
+    links = links_by_message(
+        i.message.pk
+        for i in items
+        if stored_html_has_links(
+            body=i.message.body,
+            body_html=i.message.body_html,
+            version=i.message.body_html_version,
+        )
+    )
     # One query for the whole page, and none when no message on it has attachments.
     attachments = attachments_by_message([i.message for i in items])
     return [

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import os
 import random
 import sys
@@ -49,6 +50,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--page", type=int, default=50, help="inbox page size")
     parser.add_argument("--seed", type=int, default=20261201, help="random seed")
     parser.add_argument("--publisher", default="", help="HARBOR_EVENT_PUBLISHER for the sends")
+    parser.add_argument(
+        "--send-workers", type=int, default=0, help="processes sending at once (0: none)"
+    )
+    parser.add_argument("--worker-sends", type=int, default=200, help="sends per worker")
+    parser.add_argument(
+        "--broadcast-members",
+        type=int,
+        default=10_000,
+        help="members of the tenant one broadcast goes to (0: no broadcast measure)",
+    )
     parser.add_argument("--explain", action="store_true", help="print the reads' query plans")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
@@ -119,7 +130,7 @@ def own_database(args: argparse.Namespace) -> Iterator[str]:
             remove()
 
 
-def setup_django(args: argparse.Namespace) -> None:
+def setup_django(args: argparse.Namespace, *, migrate: bool = True) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "harbor_messaging.settings"
     # Not DEBUG: Django would keep every query in memory and time it.
     os.environ["DJANGO_DEBUG"] = "0"
@@ -134,28 +145,14 @@ def setup_django(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    if not migrate:
+        return
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
 
 
 # -- seeding ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def timestamps_as_given() -> Iterator[None]:
-    """Let bulk_create keep the created_at we give (auto_now_add would stamp "now")."""
-    from messaging.models import Message
-
-    created = Message._meta.get_field("created_at")
-    updated = Message._meta.get_field("updated_at")
-    saved = (created.auto_now_add, updated.auto_now)  # type: ignore[union-attr]
-    created.auto_now_add = False  # type: ignore[union-attr]
-    updated.auto_now = False  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        created.auto_now_add, updated.auto_now = saved  # type: ignore[union-attr]
 
 
 WORDS = [
@@ -203,14 +200,53 @@ def sentence(rng: random.Random, low: int, high: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high)))
 
 
+LINK_SHARE = 0.05  # of messages whose body has a link (a MessageLink row each)
+ATTACHMENT_SHARE = 0.03  # of messages with a file attached (a MessageAttachment row each)
+CHUNK = 20_000
+
+
+def words(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choices(WORDS, k=rng.randint(low, high)))
+
+
+def write_rows(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Rows straight into a table: COPY on PostgreSQL, one executemany on SQLite.
+
+    The ORM's bulk_create builds a model instance per row; at a million messages and three
+    million recipient rows that was most of the seeding (about 20 s per 100,000 messages).
+    """
+    from django.db import connection
+
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({marks})", rows)
+
+
 def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
     from django.contrib.auth.models import User
+    from django.core.management.color import no_style
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from attachments.models import MessageAttachment
+    from harbor_messaging.media.models import MediaFile
     from harbor_messaging.tenants.models import Membership, Tenant
+    from linkpreview.models import MessageLink
     from messaging.models import Message, MessageRecipient
+    from messaging.rendering import RENDER_VERSION, render_body_html
 
+    stamp: Callable[[Any], Any] = (
+        (lambda d: d)
+        if connection.vendor == "postgresql"
+        else connection.ops.adapt_datetimefield_value
+    )
     started = time.perf_counter()
     with transaction.atomic():
         tenant = Tenant.objects.create(slug=TENANT_SLUG, name="Bench Harbour")
@@ -230,6 +266,7 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
         )
         users = list(User.objects.filter(username__startswith="member").order_by("id"))
         user_ids = [u.pk for u in users]
+        names = {u.pk: f"{u.first_name} {u.last_name}" for u in users}
         Membership.objects.bulk_create(
             [
                 Membership(
@@ -244,72 +281,280 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
             batch_size=1000,
         )
         other_ids = user_ids[: max(2, args.members // 4)]
+        # One library file per tenant, attached to ATTACHMENT_SHARE of the messages.
+        files = {
+            t.pk: MediaFile.objects.create(
+                tenant=t,
+                owner=users[0],
+                origin=MediaFile.Origin.MEDIA_LIBRARY,
+                file=f"bench/{t.slug}.pdf",
+                name="berth-plan.pdf",
+                size=48_213,
+                content_type="application/pdf",
+                checksum="0" * 64,
+                scan_state=MediaFile.ScanState.NOT_SCANNED,
+            )
+            for t in (tenant, other)
+        }
 
         now = timezone.now()
         span = timedelta(days=365).total_seconds()
         # Oldest first, so ids grow with time as they do in a live system.
         offsets = sorted((rng.random() * span for _ in range(args.messages)), reverse=True)
+        message_columns = [
+            "id",
+            "tenant_id",
+            "sender_id",
+            "subject",
+            "body",
+            "body_html",
+            "body_html_version",
+            "audience",
+            "is_broadcast",
+            "recipient_count",
+            "recipients_shown",
+            "has_attachments",
+            "attachment_count",
+            "created_at",
+            "updated_at",
+        ]
+        recipient_columns = ["message_id", "user_id", "tenant_id", "created_at", "read_at"]
+        recipient_columns.append("deleted_at")
         deliveries = 0
-        batch = 2000
-        for start in range(0, args.messages, batch):
-            chunk = offsets[start : start + batch]
-            plans = []
-            for offset in chunk:
+        next_id = 1
+        for start in range(0, args.messages, CHUNK):
+            message_rows: list[tuple[Any, ...]] = []
+            recipient_rows: list[tuple[Any, ...]] = []
+            links: list[MessageLink] = []
+            attachments: list[MessageAttachment] = []
+            for offset in offsets[start : start + CHUNK]:
+                message_id, next_id = next_id, next_id + 1
                 in_other = rng.random() < 0.1
                 pool = other_ids if in_other else user_ids
+                t = other if in_other else tenant
                 sender = rng.choice(pool)
                 if not in_other and rng.random() < 0.005:
                     recipients = [u for u in pool if u != sender]  # a whole-tenant message
                     audience = Message.Audience.TENANT
+                    shown = None
                 else:
                     count = rng.choices([1, 2, 3, 5, 10], weights=[60, 20, 10, 7, 3])[0]
                     recipients = rng.sample([u for u in pool if u != sender], count)
                     audience = Message.Audience.DIRECT
+                    shown = json.dumps([{"id": u, "name": names[u]} for u in recipients])
                 created_at = now - timedelta(seconds=offset)
-                plans.append(
-                    (other if in_other else tenant, sender, recipients, audience, created_at)
-                )
-            messages = Message.objects.bulk_create(
-                [
-                    Message(
-                        tenant=t,
-                        sender_id=sender,
-                        subject=sentence(rng, 2, 6).capitalize(),
-                        body=sentence(rng, 8, 60),
-                        audience=audience,
-                        recipient_count=len(recipients),
-                        created_at=created_at,
-                        updated_at=created_at,
-                    )
-                    for t, sender, recipients, audience, created_at in plans
-                ]
-            )
-            rows = []
-            for message, (t, _, recipients, _, created_at) in zip(messages, plans, strict=True):
-                age_days = (now - created_at).days
-                for uid in recipients:
-                    # Most of what is older than a week has been read; some is deleted.
-                    read = rng.random() < (0.95 if age_days > 7 else 0.4)
-                    rows.append(
-                        MessageRecipient(
-                            message_id=message.pk,
-                            user_id=uid,
-                            tenant=t,
-                            created_at=created_at,
-                            read_at=created_at + timedelta(hours=1) if read else None,
-                            deleted_at=now if rng.random() < 0.02 else None,
+                body = words(rng, 8, 60)
+                if rng.random() < LINK_SHARE:
+                    url = f"https://example.org/berth/{rng.randint(1, 500)}"
+                    body = f"{body} {url}"
+                    links.append(
+                        MessageLink(
+                            message_id=message_id,
+                            position=0,
+                            url=url,
+                            normalized_url=url,
+                            domain="example.org",
+                            status=MessageLink.Status.UNAVAILABLE,
                         )
                     )
-            MessageRecipient.objects.bulk_create(rows, batch_size=5000)
-            deliveries += len(rows)
+                    body_html = render_body_html(body)
+                else:
+                    # Words and single spaces only: the renderer gives the text back as it is.
+                    body_html = body
+                attached = rng.random() < ATTACHMENT_SHARE
+                if attached:
+                    attachments.append(
+                        MessageAttachment(
+                            message_id=message_id,
+                            media_file=files[t.pk],
+                            attachment_type=MessageAttachment.Type.MEDIA_LIBRARY,
+                            file_name="berth-plan.pdf",
+                            file_size=48_213,
+                            content_type="application/pdf",
+                        )
+                    )
+                message_rows.append(
+                    (
+                        message_id,
+                        t.pk,
+                        sender,
+                        words(rng, 2, 6).capitalize(),
+                        body,
+                        body_html,
+                        RENDER_VERSION,
+                        audience,
+                        False,
+                        len(recipients),
+                        shown,
+                        attached,
+                        int(attached),
+                        stamp(created_at),
+                        stamp(created_at),
+                    )
+                )
+                age_days = (now - created_at).days
+                read_share = 0.95 if age_days > 7 else 0.4
+                read_at = stamp(created_at + timedelta(hours=1))
+                deleted_at = stamp(now)
+                created = stamp(created_at)
+                for uid in recipients:
+                    # Most of what is older than a week has been read; some is deleted.
+                    recipient_rows.append(
+                        (
+                            message_id,
+                            uid,
+                            t.pk,
+                            created,
+                            read_at if rng.random() < read_share else None,
+                            deleted_at if rng.random() < 0.02 else None,
+                        )
+                    )
+            write_rows(Message._meta.db_table, message_columns, message_rows)
+            write_rows(MessageRecipient._meta.db_table, recipient_columns, recipient_rows)
+            MessageLink.objects.bulk_create(links, batch_size=2000)
+            MessageAttachment.objects.bulk_create(attachments, batch_size=2000)
+            deliveries += len(recipient_rows)
+        # The ids were given, so the sequence must move past them for the sends.
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), [Message]):
+                cursor.execute(statement)
+    assert render_body_html("berth crane tide") == "berth crane tide"
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # On PostgreSQL also VACUUM, as autovacuum would have done to a live table long
+        # since: without the visibility map the unread count's partial index cannot be
+        # read index-only and each of its ~750 rows a user costs a heap visit (at 1M).
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return {
         "tenant": tenant,
         "users": users,
         "deliveries": deliveries,
         "seconds": time.perf_counter() - started,
     }
+
+
+# -- concurrent sends and broadcasts -------------------------------------------------------
+
+
+def _send_worker(
+    index: int, argv: list[str], ready: Any, go: Any, sends: int, results: Any
+) -> None:
+    """One sending process: Django and a database connection of its own, then ``sends``
+    messages through do_send_message once ``go`` is set; puts its (start, end) wall times."""
+    args = parse_args(argv)
+    setup_django(args, migrate=False)
+    from django.contrib.auth.models import User
+
+    from harbor_messaging.tenants.models import Tenant
+    from harbor_messaging.tenants.selectors import tenant_access
+    from messaging import actions
+
+    rng = random.Random(args.seed + index)
+    tenant = Tenant.objects.get(slug=TENANT_SLUG)
+    users = list(User.objects.filter(username__startswith="member").order_by("id"))
+    accesses = {u.pk: tenant_access(u, tenant.slug) for u in users}
+    ids = [u.pk for u in users]
+    plans = []
+    for _ in range(sends):
+        sender = rng.choice(users)
+        count = rng.choices([1, 2, 3, 5], weights=[60, 20, 15, 5])[0]
+        recipients = rng.sample([i for i in ids if i != sender.pk], count)
+        plans.append((sender, recipients, sentence(rng, 2, 6), sentence(rng, 8, 60)))
+    ready.put(index)
+    go.wait()
+    started = time.time()
+    for sender, recipients, subject, body in plans:
+        actions.do_send_message(
+            sender=sender,
+            access=accesses[sender.pk],
+            recipient_ids=recipients,
+            subject=subject,
+            body=body,
+        )
+    results.put((started, time.time()))
+
+
+def concurrent_sends(args: argparse.Namespace) -> float:
+    """Sends per second of --send-workers processes sending at once (aggregate)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: Django set up anew
+    go = context.Event()
+    results = context.Queue()
+    ready = context.Queue()
+    argv = sys.argv[1:]
+    workers = [
+        context.Process(target=_send_worker, args=(i, argv, ready, go, args.worker_sends, results))
+        for i in range(args.send_workers)
+    ]
+    for worker in workers:
+        worker.start()
+    # Each worker sets itself up and plans its sends first; all start together.
+    for _ in workers:
+        ready.get(timeout=300)
+    go.set()
+    spans = [results.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    if any(w.exitcode for w in workers):
+        raise SystemExit("a send worker failed")
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return args.send_workers * args.worker_sends / elapsed
+
+
+def broadcasts(args: argparse.Namespace) -> dict[str, float]:
+    """A whole-tenant message to --broadcast-members members, through do_send_message with
+    recipient_ids="all" and through the admin's do_send_broadcast: seconds from the call to
+    its return, which is after the commit and the on-commit publish."""
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+
+    from harbor_messaging.tenants.models import Membership, Tenant
+    from harbor_messaging.tenants.selectors import tenant_access
+    from messaging import actions
+    from messaging.broadcasts import do_send_broadcast
+    from messaging.models import Broadcast
+
+    n = args.broadcast_members
+    with transaction.atomic():
+        big = Tenant.objects.create(slug="bench-big", name="Bench Big")
+        User.objects.bulk_create(
+            [User(username=f"big{i:05d}", first_name=f"Big{i}", password="!") for i in range(n)],
+            batch_size=2000,
+        )
+        members = list(User.objects.filter(username__startswith="big").values_list("pk", flat=True))
+        Membership.objects.bulk_create(
+            [
+                Membership(
+                    user_id=uid,
+                    tenant=big,
+                    role=(Membership.Role.TENANT_ADMIN if i == 0 else Membership.Role.SUBSCRIBER),
+                )
+                for i, uid in enumerate(members)
+            ],
+            batch_size=2000,
+        )
+        root = User.objects.create_superuser("bench-root", "root@example.com", None)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    admin = User.objects.get(pk=members[0])
+    access = tenant_access(admin, big.slug)
+    started = time.perf_counter()
+    message = actions.do_send_message(
+        sender=admin, access=access, recipient_ids="all", subject="All hands", body="Drill at 10."
+    )
+    send_s = time.perf_counter() - started
+    assert message.recipient_count == n - 1
+    broadcast = Broadcast.objects.create(sender=root, subject="Port closed", body="Storm.")
+    broadcast.tenants.add(big)
+    started = time.perf_counter()
+    [sent] = do_send_broadcast(user=root, broadcast=broadcast)
+    admin_s = time.perf_counter() - started
+    assert sent.recipient_count == n
+    key = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    return {f"broadcast_{key}_s": send_s, f"admin_broadcast_{key}_s": admin_s}
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -392,13 +637,18 @@ def main(argv: list[str]) -> int:
         cursors = {u.pk: inbox(u).next_cursor for u in users}
         next_ms = [timed(lambda u=u: inbox(u, cursors[u.pk])) for u in readers if cursors[u.pk]]
         unread_ms = [timed(lambda u=u: unread(u)) for u in readers]
-        inbox_queries, inbox_sql = count_queries(lambda: inbox(users[0]))
+        # The worst page, not the first user's: a page with direct messages, links and
+        # attachments on it makes the most queries.
+        inbox_counts = [count_queries(lambda u=u: inbox(u)) for u in users]
+        inbox_queries, inbox_sql = max(inbox_counts, key=lambda c: c[0])
+        inbox_fewest = min(c[0] for c in inbox_counts)
         unread_queries, unread_sql = count_queries(lambda: unread(users[0]))
         print(
             f"{tag} inbox page={args.page} n={len(inbox_ms)} "
             f"p50_ms={percentile(inbox_ms, 0.5):.2f} p99_ms={percentile(inbox_ms, 0.99):.2f} "
             f"next_p50_ms={percentile(next_ms, 0.5):.2f} "
-            f"next_p99_ms={percentile(next_ms, 0.99):.2f} queries={inbox_queries}",
+            f"next_p99_ms={percentile(next_ms, 0.99):.2f} queries={inbox_queries} "
+            f"fewest_queries={inbox_fewest}",
             flush=True,
         )
         print(
@@ -435,6 +685,24 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
 
+        extra = ""
+        if args.send_workers:
+            workers_per_s = concurrent_sends(args)
+            print(
+                f"{tag} concurrent_sends workers={args.send_workers} "
+                f"n={args.send_workers * args.worker_sends} sends_per_s={workers_per_s:.1f}",
+                flush=True,
+            )
+            extra += f" workers={args.send_workers} workers_sends_per_s={workers_per_s:.1f}"
+        if args.broadcast_members:
+            timings = broadcasts(args)
+            print(
+                f"{tag} broadcast members={args.broadcast_members} "
+                + " ".join(f"{k}={v:.2f}" for k, v in timings.items()),
+                flush=True,
+            )
+            extra += " " + " ".join(f"{k}={v:.2f}" for k, v in timings.items())
+
         if args.explain:
             for label, sql in (("inbox page", inbox_sql[0]), ("unread count", unread_sql[0])):
                 print(f"\n-- {label}:\n{sql}\n{explain(vendor, sql)}\n", flush=True)
@@ -445,7 +713,7 @@ def main(argv: list[str]) -> int:
             f"inbox_p99_ms={percentile(inbox_ms, 0.99):.2f} "
             f"unread_p50_ms={percentile(unread_ms, 0.5):.2f} "
             f"unread_p99_ms={percentile(unread_ms, 0.99):.2f} "
-            f"inbox_queries={inbox_queries} unread_queries={unread_queries}",
+            f"inbox_queries={inbox_queries} unread_queries={unread_queries}{extra}",
             flush=True,
         )
     return 0

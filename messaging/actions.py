@@ -21,9 +21,10 @@ from harbor_messaging.tenants.selectors import TenantAccess
 
 from . import events
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
-from .rendering import render_body_html
+from .rendering import rendered_body_fields
 from .selectors import (
     ViewedMessage,
+    member_names,
     member_user_ids,
     message_for_viewer,
     messages_json,
@@ -55,9 +56,17 @@ def check_draft(*, subject: str, body: str, has_attachments: bool = False) -> Dr
     return Draft(subject=subject.strip(), body=body)
 
 
+@dataclass(frozen=True)
+class Recipients:
+    ids: list[int]
+    audience: str
+    # A direct message's recipients as its JSON lists them (Message.recipients_shown).
+    shown: list[dict[str, Any]] | None
+
+
 def check_recipients(
     *, access: TenantAccess, sender: User, recipient_ids: list[int] | Literal["all"]
-) -> tuple[list[int], str]:
+) -> Recipients:
     """The recipients' user ids and the audience, or why they may not be addressed."""
     tenant = access.tenant
     if recipient_ids == ALL:
@@ -66,7 +75,7 @@ def check_recipients(
         ids = sorted(member_user_ids(tenant) - {sender.pk})
         if not ids:
             raise InvalidInput("The tenant has no other members to message.", field="recipientIds")
-        return ids, Message.Audience.TENANT
+        return Recipients(ids, Message.Audience.TENANT, None)
     if not recipient_ids:
         raise InvalidInput("Choose at least one recipient.", field="recipientIds")
     if len(recipient_ids) > RECIPIENTS_MAX:
@@ -78,7 +87,8 @@ def check_recipients(
     if sender.pk in recipient_ids:
         raise InvalidInput("You cannot send a message to yourself.", field="recipientIds")
     assert isinstance(recipient_ids, list)
-    members = member_user_ids(tenant, among=recipient_ids)
+    # The members' names in the same query that checks them, for the stored recipient list.
+    members = member_names(tenant, among=recipient_ids)
     unknown = [i for i in recipient_ids if i not in members]
     if unknown:
         raise InvalidInput(
@@ -86,7 +96,10 @@ def check_recipients(
             field="recipientIds",
             details={"unknown": unknown},
         )
-    return list(recipient_ids), Message.Audience.DIRECT
+    ids = list(recipient_ids)
+    return Recipients(
+        ids, Message.Audience.DIRECT, [{"id": uid, "name": members[uid]} for uid in ids]
+    )
 
 
 def check_reply_to(*, user: User, tenant: Tenant, reply_to_id: int | None) -> Message | None:
@@ -161,16 +174,19 @@ def do_send_message(
     draft = check_draft(subject=subject, body=body, has_attachments=bool(files))
     reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
     with transaction.atomic():
-        ids, audience = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
+        recipients = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
+        ids = recipients.ids
         message = Message.objects.create(
             tenant=tenant,
             sender=sender,
             subject=draft.subject,
             body=draft.body,
-            audience=audience,
+            **rendered_body_fields(draft.body),
+            audience=recipients.audience,
             reply_to=reply_to,
             thread_root_id=(reply_to.thread_id if reply_to is not None else None),
             recipient_count=len(ids),
+            recipients_shown=recipients.shown,
         )
         _insert_deliveries(message=message, tenant=tenant, user_ids=ids)
         if files:
@@ -250,15 +266,27 @@ def do_edit_message(
             changed["subject"] = draft.subject
         if draft.body != message.body:
             message.body = draft.body
+            rendered = rendered_body_fields(draft.body)
+            message.body_html = rendered["body_html"]
+            message.body_html_version = rendered["body_html_version"]
             changed["body"] = draft.body
-            changed["bodyHtml"] = render_body_html(draft.body)
+            changed["bodyHtml"] = message.body_html
             from linkpreview.actions import do_record_edited_links
 
             changed["links"] = do_record_edited_links(message=message)
         if not changed:
             return viewed.message
         message.edited_at = timezone.now()
-        message.save(update_fields=["subject", "body", "edited_at", "updated_at"])
+        message.save(
+            update_fields=[
+                "subject",
+                "body",
+                "body_html",
+                "body_html_version",
+                "edited_at",
+                "updated_at",
+            ]
+        )
         message.sender = viewed.message.sender
         message.tenant = viewed.message.tenant
         changed["editedAt"] = iso(message.edited_at)
@@ -317,7 +345,7 @@ def do_delete_message(*, user: User, message_id: int) -> str:
                 deleted_at=now
             )
             Message.objects.filter(pk=message.pk).update(
-                deleted_at=now, subject="", body="", updated_at=now
+                deleted_at=now, subject="", body="", body_html="", updated_at=now
             )
             notify_message_deleted_for_everyone(
                 message=message, recipients=[uid for uid, _ in affected]

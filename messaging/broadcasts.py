@@ -23,6 +23,7 @@ from harbor_messaging.tenants.models import Tenant
 
 from .actions import _insert_deliveries, check_draft, notify_message_sent
 from .models import Broadcast, Message, MessageRecipient
+from .rendering import rendered_body_fields
 from .selectors import member_user_ids
 
 
@@ -101,6 +102,7 @@ def do_send_broadcast(*, user: User, broadcast: Broadcast) -> list[Message]:
                 sender=user,
                 subject=locked.subject.strip(),
                 body=locked.body,
+                **rendered_body_fields(locked.body),
                 audience=Message.Audience.BROADCAST,
                 is_broadcast=True,
                 recipient_count=len(ids),

@@ -26,6 +26,11 @@ class Message(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=SUBJECT_MAX, blank=True)
     body = models.TextField(_("body"), max_length=BODY_MAX, blank=True)
+    # The body rendered once, when sent or edited (rendering.render_body_html), so no read
+    # renders it again; read as stale, and rendered afresh, when its version is not the
+    # renderer's current RENDER_VERSION.
+    body_html = models.TextField(blank=True, default="")
+    body_html_version = models.PositiveSmallIntegerField(default=0)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.DIRECT)
     is_broadcast = models.BooleanField(_("broadcast"), default=False)
     reply_to = models.ForeignKey(
@@ -36,6 +41,10 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="thread_messages"
     )
     recipient_count = models.PositiveIntegerField(default=0)
+    # A direct message's recipients as the JSON lists them ({"id", "name"}, in the order they
+    # were addressed), written at send time since they never change: a page of messages then
+    # needs no query for them. Null for a whole-tenant message or a broadcast (none listed).
+    recipients_shown = models.JSONField(null=True, blank=True, default=None)
     has_attachments = models.BooleanField(default=False)
     attachment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -19,8 +19,8 @@ from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
 from .models import Message, MessageRecipient
-from .rendering import might_have_links
-from .serialization import display_name, message_json
+from .rendering import stored_html_has_links
+from .serialization import display_name, message_json, name_from, user_json
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
@@ -194,18 +194,29 @@ def thread_for_viewer(*, user: User, thread_id: int) -> list[ViewedMessage]:
 # -- the JSON of a list ----------------------------------------------------------------------
 
 
-def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[User]]:
-    """The recipients to show, for messages sent to chosen members, in one query."""
-    direct_ids = [m.pk for m in messages if m.audience == Message.Audience.DIRECT]
-    out: dict[int, list[User]] = defaultdict(list)
-    if direct_ids:
+def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[dict[str, Any]]]:
+    """The recipients to show (``user_json`` objects), for messages sent to chosen members.
+
+    From the snapshot the send stored (Message.recipients_shown): no query. Only a direct
+    message without one (written around the send action) is looked up, all in one query.
+    """
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    missing: list[int] = []
+    for m in messages:
+        if m.audience != Message.Audience.DIRECT:
+            continue
+        if m.recipients_shown is None:
+            missing.append(m.pk)
+        else:
+            out[m.pk] = list(m.recipients_shown)
+    if missing:
         rows = (
-            MessageRecipient.objects.filter(message_id__in=direct_ids)
+            MessageRecipient.objects.filter(message_id__in=missing)
             .select_related("user")
             .order_by("message_id", "id")
         )
         for row in rows:
-            out[row.message_id].append(row.user)
+            out[row.message_id].append(user_json(row.user))
     return out
 
 
@@ -217,7 +228,15 @@ def messages_json(
 
     recipients = recipients_by_message([i.message for i in items])
     # One query for the page's links, and none when no body on it has a link.
-    links = links_by_message(i.message.pk for i in items if might_have_links(i.message.body))
+    links = links_by_message(
+        i.message.pk
+        for i in items
+        if stored_html_has_links(
+            body=i.message.body,
+            body_html=i.message.body_html,
+            version=i.message.body_html_version,
+        )
+    )
     # One query for the whole page, and none when no message on it has attachments.
     attachments = attachments_by_message([i.message for i in items])
     return [
@@ -331,6 +350,17 @@ def addressable_members(*, access: TenantAccess, viewer: User, q: str = "") -> l
         }
         for m in rows
     ]
+
+
+def member_names(tenant: Tenant, *, among: Iterable[int]) -> dict[int, str]:
+    """The display names of those of ``among`` who are active members, in one query."""
+    rows = Membership.objects.filter(
+        tenant_id=tenant.pk, user__is_active=True, user_id__in=list(among)
+    ).values_list("user_id", "user__username", "user__first_name", "user__last_name")
+    return {
+        uid: name_from(username=username, first_name=first, last_name=last)
+        for uid, username, first, last in rows
+    }
 
 
 def member_user_ids(tenant: Tenant, *, among: Iterable[int] | None = None) -> set[int]:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from .models import Message, MessageRecipient
-from .rendering import render_body_html
+from .rendering import stored_body_html
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -18,8 +18,15 @@ def iso(value: dt.datetime | None) -> str | None:
 
 
 def display_name(user: User) -> str:
-    full = f"{getattr(user, 'first_name', '')} {getattr(user, 'last_name', '')}".strip()
-    return full or str(user.get_username())
+    return name_from(
+        username=str(user.get_username()),
+        first_name=getattr(user, "first_name", ""),
+        last_name=getattr(user, "last_name", ""),
+    )
+
+
+def name_from(*, username: str, first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip() or username
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -32,14 +39,15 @@ def message_json(
     tenant_slug: str,
     viewer_id: int,
     delivery: MessageRecipient | None,
-    recipients: list[User] | None,
+    recipients: list[dict[str, Any]] | None,
     attachments: list[dict[str, Any]] | None = None,
     links: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The message object of API.md as ``viewer_id`` sees it.
 
     ``delivery`` is the viewer's own recipient row (None for the sender); ``recipients``
-    are the users to list (None when the message went to a whole tenant).
+    are the users to list as ``user_json`` objects (None when the message went to a whole
+    tenant).
     """
     is_sender = message.sender_id == viewer_id
     if delivery is not None:
@@ -52,12 +60,14 @@ def message_json(
         "id": message.pk,
         "tenantId": tenant_slug,
         "sender": user_json(message.sender),
-        "recipients": [user_json(u) for u in recipients] if recipients is not None else [],
+        "recipients": recipients if recipients is not None else [],
         "recipientCount": message.recipient_count,
         "audience": message.audience,
         "subject": message.subject,
         "body": message.body,
-        "bodyHtml": render_body_html(message.body),
+        "bodyHtml": stored_body_html(
+            body=message.body, body_html=message.body_html, version=message.body_html_version
+        ),
         "createdAt": iso(message.created_at),
         "updatedAt": iso(message.updated_at),
         "editedAt": iso(message.edited_at),

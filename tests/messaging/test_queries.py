@@ -140,3 +140,78 @@ def test_send_to_many_costs_the_same_as_send_to_few(world: dict[str, Any], api: 
     cost(everyone)  # the first event on each user's stream channel creates the channel
     assert cost(everyone[:3]) == cost(everyone)
     assert cost(everyone) <= 12
+
+
+def _library_file(owner: Any, tenant: Any) -> Any:
+    from django.core.files.base import ContentFile
+
+    from harbor_messaging.media.models import MediaFile
+
+    media = MediaFile(
+        tenant=tenant,
+        owner=owner,
+        origin=MediaFile.Origin.MEDIA_LIBRARY,
+        name="plan.pdf",
+        size=9,
+        content_type="application/pdf",
+        checksum="0" * 64,
+        scan_state="not_scanned",
+    )
+    media.file.save("plan.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+    media.save()
+    return media
+
+
+def test_an_inbox_page_with_direct_messages_links_and_attachments_is_3_queries(
+    world: dict[str, Any], settings: Any, tmp_path: Any
+) -> None:
+    from messaging import selectors
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    acme, ann, bo, cy = world["acme"], world["ann"], world["bo"], world["cy"]
+    media = _library_file(bo, acme)
+    factories.send(bo, acme, [ann, cy], body="the plan", media_file_ids=[media.pk])
+    factories.send(cy, acme, [ann], body="see https://example.org/berth and x.org")
+    factories.send(bo, acme, [ann, cy], body="plain")
+    factories.send(ann, acme, "all", body="to everyone")  # ann's own: not in her inbox
+    factories.send(bo, acme, [ann], body="read it at https://example.com", media_file_ids=[])
+    with CaptureQueriesContext(connection) as ctx:
+        page = selectors.inbox_page(user=ann, tenant=acme)
+        results = selectors.messages_json(page.items, viewer=ann, tenant_slug="acme")
+    assert len(ctx.captured_queries) == 3  # the page, its links, its attachments
+    assert [r["body"] for r in results] == [
+        "read it at https://example.com",
+        "plain",
+        "see https://example.org/berth and x.org",
+        "the plan",
+    ]
+    assert results[3]["attachmentCount"] == 1 and results[3]["attachments"]
+    assert [link["url"] for link in results[2]["links"]] == [
+        "https://example.org/berth",
+        "http://x.org",
+    ]
+    assert [u["name"] for u in results[3]["recipients"]] == ["Ann Lee", "Cy Okafor"]
+
+
+def test_the_stored_recipients_are_what_the_recipient_rows_give(world: dict[str, Any]) -> None:
+    from messaging import selectors
+
+    acme, ann, bo, cy = world["acme"], world["ann"], world["bo"], world["cy"]
+    message = factories.send(bo, acme, [cy, ann], body="two")
+    stored = selectors.recipients_by_message([message])
+    Message.objects.filter(pk=message.pk).update(recipients_shown=None)
+    message.refresh_from_db()
+    with CaptureQueriesContext(connection) as ctx:
+        looked_up = selectors.recipients_by_message([message])
+    assert len(ctx.captured_queries) == 1
+    assert stored == looked_up
+    assert stored[message.pk] == [
+        {"id": cy.pk, "name": "Cy Okafor"},
+        {"id": ann.pk, "name": "Ann Lee"},
+    ]

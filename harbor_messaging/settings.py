@@ -239,7 +239,7 @@ if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
     _media_storage: dict[str, Any] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "harbor_messaging.media.s3.SharedSessionS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": os.environ.get("S3_ENDPOINT_URL", "") or None,

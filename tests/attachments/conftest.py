@@ -95,7 +95,7 @@ def s3_bucket(moto_s3: Any, settings: Any) -> Iterator[str]:
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "harbor_messaging.media.s3.SharedSessionS3Storage",
             "OPTIONS": moto_s3.storage_options(bucket),
         },
     }

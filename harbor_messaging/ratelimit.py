@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -63,17 +64,22 @@ def _idents(request: HttpRequest | None, tenant: str | None) -> dict[str, str]:
     return found
 
 
+def _windows(action: str, idents: dict[str, str]) -> Iterator[tuple[str, Budget, str, int]]:
+    """(scope, budget, cache key, seconds left in the window) for each scope with a budget."""
+    for scope, ident in idents.items():
+        budget = _budget(action, scope)
+        if budget is not None:
+            key, retry = _key(action, scope, ident, budget)
+            yield scope, budget, key, retry
+
+
 def hit(action: str, idents: dict[str, str]) -> None:
     """Count one request against each budget; RateLimited (429, Retry-After) when one is spent.
 
     Call it before the work, so a refused request writes nothing.
     """
     refused: list[tuple[str, int]] = []
-    for scope, ident in idents.items():
-        budget = _budget(action, scope)
-        if budget is None:
-            continue
-        key, retry = _key(action, scope, ident, budget)
+    for scope, budget, key, retry in _windows(action, idents):
         try:
             cache.add(key, 0, timeout=budget.seconds + 5)
             count = cache.incr(key)
@@ -100,11 +106,7 @@ def check_rate(action: str, request: HttpRequest, *, tenant: str | None = None) 
 def blocked_for(action: str, idents: dict[str, str]) -> int | None:
     """Seconds until the budgets allow again when one is already spent, without counting."""
     waits: list[int] = []
-    for scope, ident in idents.items():
-        budget = _budget(action, scope)
-        if budget is None:
-            continue
-        key, retry = _key(action, scope, ident, budget)
+    for _scope, budget, key, retry in _windows(action, idents):
         try:
             count = int(cache.get(key) or 0)
         except Exception:

@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,20 @@ class DaphneServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+@contextmanager
+def daphne_pair(env: dict[str, str]) -> Iterator[tuple[DaphneServer, DaphneServer]]:
+    """Two Daphne processes with the same environment (a shared Redis, say), both stopped."""
+    a = DaphneServer(env=env).start()
+    try:
+        b = DaphneServer(env=env).start()
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
 
 
 def login(base_url: str, username: str, password: str) -> httpx.Client:

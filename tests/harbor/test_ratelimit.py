@@ -14,7 +14,7 @@ from django.test import Client
 from harbor_messaging.media.models import MediaFile
 from messaging.models import Message
 from tests import factories
-from tests.live import DaphneServer, login
+from tests.live import DaphneServer, daphne_pair, login
 from tests.services import RedisServer
 
 SEND = "/api/messaging/send"
@@ -154,13 +154,8 @@ def two_limited_servers(django_db_blocker: Any) -> Iterator[tuple[DaphneServer, 
             "HARBOR_RATE_SEND_IP": "5/3600",
             "HARBOR_RATE_STREAM_USER": "2/3600",
         }
-        a = DaphneServer(env=env).start()
-        b = DaphneServer(env=env).start()
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
+        with daphne_pair(env) as pair:
+            yield pair
 
 
 @pytest.mark.live

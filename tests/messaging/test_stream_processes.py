@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests import factories
-from tests.live import DaphneServer, login
+from tests.live import DaphneServer, daphne_pair, login
 from tests.services import RedisServer
 from tests.sse import SSEStream
 
@@ -29,13 +29,8 @@ def two_servers(
     redis_server: RedisServer, django_db_blocker: Any
 ) -> Iterator[tuple[DaphneServer, DaphneServer]]:
     env = {"REDIS_URL": redis_server.url, "HARBOR_REDIS_PREFIX": f"test-{redis_server.port}"}
-    a = DaphneServer(env=env).start()
-    b = DaphneServer(env=env).start()
-    try:
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
+    with daphne_pair(env) as pair:
+        yield pair
 
 
 def _subscribed(stream: SSEStream, settle: float = 0.3) -> None:

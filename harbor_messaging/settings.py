@@ -209,6 +209,10 @@ HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
 HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
 # An idle stream gets an SSE comment this often (API.md: at least every 20 s).
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
+# Behind the kick a removal sends, every open stream's access is re-checked this often: one
+# query per tenant for all of a process's streams, and streams whose user may no longer
+# read the tenant end with a stream-error.
+HARBOR_STREAM_RECHECK_SECONDS = float(os.environ.get("HARBOR_STREAM_RECHECK_SECONDS", "30"))
 # Open streams' objects are frozen out of the garbage collector's full collections after a
 # burst of opens, and everything is unfrozen and collected this often (gcwatch.py): with
 # thousands of open streams Python's own schedule paused for a second every few seconds.

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q
 from django_eventstream.channelmanager import ChannelManagerBase
 
 from harbor_messaging.tenants.models import Membership, Tenant
@@ -21,6 +23,7 @@ _USER = re.compile(r"u-(?P<uid>[0-9]{1,18})-(?P<slug>[a-z0-9-]{1,50})")
 # How long a "may read" answer is trusted in one process. A removal also kicks the
 # member's streams at once (see actions); this bounds how stale any other path can be.
 ACCESS_TTL = 5.0
+READERS_BATCH = 500
 
 
 def tenant_channel(slug: str) -> str:
@@ -59,6 +62,24 @@ def may_read_tenant(user: User | AnonymousUser | None, slug: str, *, fresh: bool
     if len(_access_cache) > 50_000:
         _access_cache.clear()
     _access_cache[key] = (now, allowed)
+    return allowed
+
+
+def readers_among(slug: str, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users may read the tenant now: may_read_tenant's rule, in bulk."""
+    tenant_id = Tenant.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    if tenant_id is None:
+        return set()
+    wanted = sorted(set(user_ids))
+    allowed: set[int] = set()
+    for start in range(0, len(wanted), READERS_BATCH):
+        batch = wanted[start : start + READERS_BATCH]
+        members = Membership.objects.filter(tenant_id=tenant_id, user_id__in=batch)
+        allowed.update(
+            User.objects.filter(pk__in=batch, is_active=True)
+            .filter(Q(is_superuser=True) | Q(pk__in=members.values("user_id")))
+            .values_list("pk", flat=True)
+        )
     return allowed
 
 

@@ -38,38 +38,62 @@ def _wake(listeners: list[Any]) -> None:
         listener.aevent.set()
 
 
-def _deliver_locally(stored: list[StoredEvent]) -> None:
-    """Queue the events on this process's listeners and wake them.
+Delivery = tuple[Any, str, Any]  # (listener, channel, event)
 
-    As django-eventstream's ListenerManager.add_to_queues, but one wake-up call per event
-    loop for the whole batch rather than one per listener per event: with thousands of
+
+def _deliver_locally(stored: list[StoredEvent]) -> None:
+    """Hand the events to this process's listeners, on each listener's event loop.
+
+    As django-eventstream's ListenerManager.add_to_queues, but per event loop one call
+    for the whole batch rather than one per listener per event: with thousands of
     streams, a call_soon_threadsafe each was thousands of self-pipe writes per message.
     """
     manager = get_listener_manager()
-    woken: dict[int, Any] = {}
+    by_loop: dict[int, tuple[Any, list[Delivery]]] = {}
     with manager.lock:
         for item in stored:
             event = item.as_event()
             for listener in manager.listeners_by_channel.get(item.channel, ()):
-                items = listener.channel_items.setdefault(item.channel, [])
-                if len(items) < MAX_PENDING:
-                    items.append(event)
-                else:
-                    listener.overflow = True
-                woken[id(listener)] = listener
-    by_loop: dict[int, tuple[Any, list[Any]]] = {}
-    for listener in woken.values():
-        if listener.loop is not None:
-            by_loop.setdefault(id(listener.loop), (listener.loop, []))[1].append(listener)
-    for loop, listeners in by_loop.values():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
+                if listener.loop is not None:
+                    entry = by_loop.setdefault(id(listener.loop), (listener.loop, []))
+                    entry[1].append((listener, item.channel, event))
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    for loop, deliveries in by_loop.values():
         if running is loop:
-            _wake(listeners)
+            _deliver_on_loop(deliveries)
         else:
-            loop.call_soon_threadsafe(_wake, listeners)
+            loop.call_soon_threadsafe(_deliver_on_loop, deliveries)
+
+
+# Live deliveries in this process: written straight to the connection, or queued for the
+# stream's task (a gap, a stream busy reading storage, a server without a direct write).
+deliveries = {"written": 0, "queued": 0}
+
+
+def _deliver_on_loop(batch: list[Delivery]) -> None:
+    """On the listeners' loop: write each event straight out where its stream is waiting
+    for exactly that one (``StreamListener.write_now``), else queue it and wake the task."""
+    manager = get_listener_manager()
+    woken: dict[int, Any] = {}
+    written = 0
+    with manager.lock:
+        for listener, channel, event in batch:
+            write_now = getattr(listener, "write_now", None)
+            if write_now is not None and write_now(channel, event):
+                written += 1
+                continue
+            items = listener.channel_items.setdefault(channel, [])
+            if len(items) < MAX_PENDING:
+                items.append(event)
+            else:
+                listener.overflow = True
+            woken[id(listener)] = listener
+    deliveries["written"] += written
+    deliveries["queued"] += len(batch) - written
+    _wake(list(woken.values()))
 
 
 def resync_local_listeners() -> int:

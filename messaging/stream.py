@@ -15,9 +15,9 @@ import copy
 import logging
 import re
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -27,7 +27,6 @@ from django_eventstream.eventrequest import EventRequest
 from django_eventstream.eventstream import EventPermissionError, get_events
 from django_eventstream.utils import (
     add_default_headers,
-    get_channelmanager,
     make_id,
     sse_encode_error,
     sse_encode_event,
@@ -39,7 +38,7 @@ from harbor_messaging.api import error_response
 from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
 
 from . import grip, relay
-from .channels import may_read_tenant
+from .channels import forget_access, may_read_tenant, readers_among, tenant_of
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +47,6 @@ T = TypeVar("T")
 _LINES = re.compile(r"\r\n|\r|\n")
 _UNSAFE = re.compile(r"[\r\n\0]")
 
-# A safety net behind the kick a removal sends: an idle stream re-checks access this often.
-RECHECK_SECONDS = 30
 RETRY_MS = 2000
 
 
@@ -152,29 +149,105 @@ def _first_chunk() -> str:
     return ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
 
 
-def _encode(item: Any, event_id: str) -> str:
-    """One event as SSE; its data lines are framed once, however many streams send it."""
-    framed = getattr(item, "framed_data", None)
-    if framed is None:
-        framed = "".join(f"data: {line}\n" for line in _LINES.split(str(item.data)))
+def _framing(item: Any) -> tuple[str, str]:
+    """An event's SSE text before and after its id, framed once however many streams send it."""
+    framing: tuple[str, str] | None = getattr(item, "framing", None)
+    if framing is None:
+        data = "".join(f"data: {line}\n" for line in _LINES.split(str(item.data)))
+        framing = (f"event: {_UNSAFE.sub('', str(item.type))}\nid: ", f"\n{data}\n")
         with contextlib.suppress(AttributeError):
-            item.framed_data = framed
-    event_type = _UNSAFE.sub("", str(item.type))
-    return f"event: {event_type}\nid: {_UNSAFE.sub('', event_id)}\n{framed}\n"
+            item.framing = framing
+    return framing
+
+
+def _encode(item: Any, event_id: str) -> str:
+    """One event as SSE."""
+    head, tail = _framing(item)
+    return head + _UNSAFE.sub("", event_id) + tail
 
 
 def _for_listener(item: Any, user_id: int) -> bool:
     return getattr(item, "skip_user_id", None) != user_id
 
 
+BodyWriter = Callable[[bytes], bool]
+
+
+class StreamListener(Listener):  # type: ignore[misc]
+    """django-eventstream's listener, with a way for live events to skip the stream's task.
+
+    While the stream's task waits with nothing queued, ``live_ids`` is its position (the
+    same dict the task goes on from) and ``writer`` a synchronous write of body bytes to
+    the connection (``stream_asgi``; None where the server gives no such thing). The relay
+    then writes an event that is next in its channel straight to the connection, on the
+    event loop, instead of queueing it and waking the task: with thousands of streams,
+    waking each task for each event was most of a broadcast's time. Anything else (a gap,
+    an event already queued, an error) goes the usual way through the queue.
+    """
+
+    def __init__(self, user_id: int, channels: Any, writer: BodyWriter | None = None) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.channels = channels
+        self.writer = writer
+        self.tenant_slug = next((t for t in map(tenant_of, channels) if t is not None), "")
+        self.live_ids: dict[str, Any] | None = None
+        self._quoted: dict[str, str] = {}
+
+    def _event_id(self, ids: dict[str, Any]) -> str:
+        """django-eventstream's make_id(ids), with the channels' quoting done once."""
+        quoted = self._quoted
+        parts = []
+        for channel, event_id in ids.items():
+            name = quoted.get(channel)
+            if name is None:
+                name = quoted[channel] = quote(channel)
+            parts.append(f"{name}:{event_id}")
+        return ",".join(parts)
+
+    def write_now(self, channel: str, item: Any) -> bool:
+        """Send one live event straight out; False means: queue it. Under the manager's lock."""
+        live_ids = self.live_ids
+        if (
+            live_ids is None
+            or self.writer is None
+            or self.channel_items
+            or self.overflow
+            or self.error
+            or channel not in live_ids
+            or item.id is None
+        ):
+            return False
+        last = int(live_ids[channel])
+        if int(item.id) <= last:
+            return True  # Already sent (read from storage before it came live).
+        if int(item.id) != last + 1:
+            return False  # A gap: the task reads the missing ones from storage.
+        previous = live_ids[channel]
+        live_ids[channel] = item.id
+        if _for_listener(item, self.user_id):
+            head, tail = _framing(item)
+            try:
+                # The id needs no scrubbing: quoted channel names and numbers.
+                written = self.writer((head + self._event_id(live_ids) + tail).encode())
+            except Exception:
+                logger.exception("Writing a live event to a stream failed")
+                written = False
+            if not written:  # The connection is gone, or going: the task will hear of it.
+                live_ids[channel] = previous
+                return False
+        return True
+
+
 async def event_stream(
-    event_request: EventRequest, listener: Listener, slot: StreamSlot
+    event_request: EventRequest, listener: StreamListener, slot: StreamSlot
 ) -> AsyncIterator[str]:
     user_id = slot.user_id
     manager = get_listener_manager()
     listener.assign_loop()
     manager.add_listener(listener)
     relay.subscriber.ensure_started()
+    access_sweeper.ensure_started()
     try:
         first = True
         while True:
@@ -213,18 +286,21 @@ async def event_stream(
             if conflict:
                 continue
             reread = False
-            checked = time.monotonic()
             while not reread:
+                with manager.lock:
+                    if not (listener.channel_items or listener.overflow or listener.error):
+                        # While we wait, live events may be written out without us.
+                        listener.live_ids = last_ids
                 try:
                     # asyncio.timeout, unlike wait_for, makes no task per wait.
                     async with asyncio.timeout(settings.HARBOR_STREAM_KEEPALIVE_SECONDS):
                         await listener.aevent.wait()
+                    timed_out = False
                 except TimeoutError:
-                    if time.monotonic() - checked >= RECHECK_SECONDS:
-                        checked = time.monotonic()
-                        if not await _still_allowed(event_request):
-                            yield sse_encode_error("forbidden", "Access to this stream ended.")
-                            return
+                    timed_out = True
+                with manager.lock:
+                    listener.live_ids = None
+                if timed_out:
                     yield ":keep-alive\n\n"
                     continue
                 with manager.lock:
@@ -259,15 +335,79 @@ async def event_stream(
                     yield body
                 event_request.channel_last_ids = last_ids
     finally:
+        listener.live_ids = None
         listener.aevent.set()
         manager.remove_listener(listener)
         slot.release()
 
 
+class AccessSweeper:
+    """Ends the streams of users who may no longer read their tenant, in bulk.
+
+    A removal kicks the member's streams at once (``relay.kick``); this is the safety net
+    behind it for every other way access can end (a user deactivated, a membership deleted
+    in bulk or from another system). Every ``HARBOR_STREAM_RECHECK_SECONDS``, one task per
+    event loop asks once per tenant which of the users holding streams may still read it,
+    instead of each stream asking for itself (with thousands of streams, a query and a
+    database connection each, every half minute, were a large part of an idle server's time).
+    """
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.sweeps = 0
+        self.ended = 0
+
+    def ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.task is not None and not self.task.done() and self.task.get_loop() is loop:
+            return
+        self.task = loop.create_task(self._run(), name="harbor-stream-access")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(settings.HARBOR_STREAM_RECHECK_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("Re-checking open streams' access failed")
+
+    async def sweep(self) -> int:
+        """Check every stream on this loop once; returns how many were ended."""
+        manager = get_listener_manager()
+        loop = asyncio.get_running_loop()
+        with manager.lock:
+            listeners = {
+                listener
+                for group in manager.listeners_by_channel.values()
+                for listener in group
+                if isinstance(listener, StreamListener) and listener.loop is loop
+            }
+        by_tenant: dict[str, set[int]] = {}
+        for listener in listeners:
+            by_tenant.setdefault(listener.tenant_slug, set()).add(listener.user_id)
+        allowed = await _readers(by_tenant)
+        ended = [s for s in listeners if s.user_id not in allowed[s.tenant_slug]]
+        with manager.lock:
+            for listener in ended:
+                listener.error = {
+                    "condition": "forbidden",
+                    "text": "Access to this stream ended.",
+                    "extra": {"channels": sorted(listener.channels)},
+                }
+        for listener in ended:
+            forget_access(listener.user_id, listener.tenant_slug)
+            listener.aevent.set()
+        self.sweeps += 1
+        self.ended += len(ended)
+        return len(ended)
+
+
 @in_pool
-def _still_allowed(event_request: EventRequest) -> bool:
-    manager = get_channelmanager()
-    return all(manager.can_read_channel(event_request.user, c) for c in event_request.channels)
+def _readers(by_tenant: dict[str, set[int]]) -> dict[str, set[int]]:
+    return {slug: readers_among(slug, user_ids) for slug, user_ids in by_tenant.items()}
+
+
+access_sweeper = AccessSweeper()
 
 
 def stream_stats() -> dict[str, Any]:
@@ -279,6 +419,11 @@ def stream_stats() -> dict[str, Any]:
         "listeners": len(listeners),
         "threads": threading.active_count(),
         "redisSubscriptions": relay.subscriber.subscriptions,
+        # Live events written straight to connections, and those queued for a stream's task.
+        "liveDeliveries": dict(relay.deliveries),
+        # The bulk re-checks of open streams' access, and the streams they ended.
+        "accessSweeps": access_sweeper.sweeps,
+        "accessEnded": access_sweeper.ended,
         # Per generation (0, 1, 2): how often and how long the collector stopped the process.
         "gc": gcwatch.stats(),
     }
@@ -385,9 +530,7 @@ async def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | St
         return error_response(error)
 
     slot = StreamSlot(user_id)
-    listener = Listener()
-    listener.user_id = user_id
-    listener.channels = event_request.channels
+    listener = StreamListener(user_id, event_request.channels)
     response = StreamingHttpResponse(
         event_stream(event_request, listener, slot), content_type="text/event-stream"
     )

@@ -25,13 +25,12 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.handlers.asgi import ASGIRequest
 from django_eventstream.eventrequest import EventRequest
-from django_eventstream.views import Listener
 
 from harbor_messaging import gcwatch
 from harbor_messaging.errors import HarborError
 
 from . import grip
-from .stream import StreamSlot, _open_checks, event_stream, in_pool, limits
+from .stream import StreamListener, StreamSlot, _open_checks, event_stream, in_pool, limits
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +53,51 @@ def _authenticate(scope: Scope, tenant_id: str) -> EventRequest:
     request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
     request.user = get_user(request)
     return _open_checks(request, tenant_id)
+
+
+def body_writer(send: Send) -> Callable[[bytes], bool] | None:
+    """A synchronous ``send`` of more body bytes, where the server makes one possible.
+
+    Daphne's ``send`` is ``partial(server.handle_reply, protocol)``, a coroutine that never
+    waits: it drops messages for a connection that is gone, then hands them to the
+    protocol. This does the same without a coroutine, so the relay can write a live event
+    to thousands of streams without waking their tasks (``stream.StreamListener``). Under
+    any other server, None: every event goes through the stream's task.
+    """
+    from daphne.server import Server
+
+    func: Any = getattr(send, "func", None)
+    server = getattr(func, "__self__", None)
+    args: tuple[Any, ...] = getattr(send, "args", ())
+    if not isinstance(server, Server) or func != server.handle_reply or len(args) != 1:
+        return None
+    protocol = args[0]
+    connections = server.connections
+
+    def write(body: bytes) -> bool:
+        details = connections.get(protocol)
+        if details is None or details.get("disconnected"):
+            return False
+        channel = protocol.channel
+        if (
+            protocol.startedWriting
+            and not protocol.finished
+            and not protocol._disconnected
+            and channel is not None
+            and body
+        ):
+            # What twisted.web's Request.write does once the head is out, in one write:
+            # the chunk's framing (HTTP/1.1) around the bytes, straight to the transport.
+            protocol.sentLength += len(body)
+            if protocol.chunked:
+                channel.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+            else:
+                channel.transport.write(body)
+            return True
+        protocol.handle_reply({"type": "http.response.body", "body": body, "more_body": True})
+        return True
+
+    return write
 
 
 async def _send_error(send: Send, error: HarborError) -> None:
@@ -113,9 +157,7 @@ class StreamApplication:
     async def _stream(
         self, event_request: EventRequest, slot: StreamSlot, receive: Receive, send: Send
     ) -> None:
-        listener = Listener()
-        listener.user_id = slot.user_id
-        listener.channels = event_request.channels
+        listener = StreamListener(slot.user_id, event_request.channels, body_writer(send))
         await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
 
         async def pump() -> None:

@@ -176,3 +176,40 @@ def test_full_collections_run_on_the_server_clock_and_are_reported(
         assert first["frozen"] > 10_000
         # A full collection comes from the clock, every 2 s here.
         _wait_for(lambda: _stats(ops)["gc"]["collections"][2] >= first["collections"][2] + 2)
+
+
+def test_streams_whose_access_ended_otherwise_are_ended_by_the_bulk_recheck(
+    world: dict[str, Any], django_db_blocker: Any
+) -> None:
+    """No kick (a bulk update, as another system would make): the periodic re-check ends
+    the deactivated user's stream and leaves everyone else's open."""
+    do_create_global_admin(username="sweepops", password=factories.PASSWORD)
+    with DaphneServer(env={"HARBOR_STREAM_RECHECK_SECONDS": "0.5"}) as server:
+        ops = login(server.url, "sweepops", factories.PASSWORD)
+        ann = login(server.url, "ann", factories.PASSWORD)
+        cy = login(server.url, "cy", factories.PASSWORD)
+        with SSEStream(ann, PATH) as kept, SSEStream(cy, PATH) as ended:
+            _wait_for(lambda: _stats(ops)["accessSweeps"] >= 1)
+            assert _stats(ops)["accessEnded"] == 0
+            User.objects.filter(pk=world["cy"].pk).update(is_active=False)
+            (error,) = ended.take(1, timeout=5)
+            assert error.event == "stream-error"
+            assert error.data["condition"] == "forbidden"
+            assert ended.closed.wait(5)
+            assert _stats(ops)["accessEnded"] == 1
+            assert not kept.closed.is_set()
+            # The stream that stayed open still gets what is sent.
+            bo = login(server.url, "bo", factories.PASSWORD)
+            r = bo.post(
+                "/api/messaging/send",
+                json={
+                    "tenantId": "acme",
+                    "recipientIds": [world["ann"].pk],
+                    "subject": "s",
+                    "body": "still here",
+                },
+            )
+            assert r.status_code == 201, r.text
+            (event,) = kept.take(1, timeout=5)
+            assert event.event == "message:new"
+            assert event.data["data"]["payload"]["message"]["body"] == "still here"

@@ -1,0 +1,119 @@
+"""Live events written straight to a waiting stream's connection (StreamListener.write_now),
+and everything that must go through the stream's task instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django_eventstream.utils import make_id
+
+from harbor_messaging.tenants.actions import do_create_global_admin
+from messaging.stream import StreamListener
+from messaging.stream_storage import stream_event
+from tests import factories
+from tests.live import login
+from tests.sse import SSEStream
+
+T, U = "t-acme", "u-7-acme"
+
+
+def _listener(writes: list[bytes], *, accept: bool = True) -> StreamListener:
+    def writer(body: bytes) -> bool:
+        writes.append(body)
+        return accept
+
+    listener = StreamListener(7, {T, U}, writer)
+    listener.live_ids = {T: "4", U: "9"}
+    return listener
+
+
+def _event(channel: str, eid: int, *, skip: int | None = None, data: str = '{"a": 1}') -> Any:
+    return stream_event(channel, "message:new", data, eid, skip, eid)
+
+
+def test_the_next_event_is_written_as_sse_with_the_streams_id() -> None:
+    writes: list[bytes] = []
+    listener = _listener(writes)
+    assert listener.write_now(T, _event(T, 5, data="line one\nline two"))
+    assert listener.live_ids == {T: 5, U: "9"}
+    expected_id = make_id({T: 5, U: "9"})
+    assert writes == [
+        f"event: message:new\nid: {expected_id}\ndata: line one\ndata: line two\n\n".encode()
+    ]
+
+
+def test_already_sent_is_dropped_and_a_gap_goes_to_the_task() -> None:
+    writes: list[bytes] = []
+    listener = _listener(writes)
+    assert listener.write_now(T, _event(T, 4))  # already sent: nothing written
+    assert not listener.write_now(T, _event(T, 6))  # 5 is missing: the task reads storage
+    assert writes == []
+    assert listener.live_ids == {T: "4", U: "9"}
+
+
+def test_an_event_skipping_this_user_moves_the_position_without_a_write() -> None:
+    writes: list[bytes] = []
+    listener = _listener(writes)
+    assert listener.write_now(T, _event(T, 5, skip=7))
+    assert writes == []
+    assert listener.live_ids == {T: 5, U: "9"}
+
+
+@pytest.mark.parametrize("state", ["busy", "queued", "overflow", "error", "no-writer"])
+def test_anything_but_a_waiting_stream_goes_to_the_task(state: str) -> None:
+    writes: list[bytes] = []
+    listener = _listener(writes)
+    if state == "busy":
+        listener.live_ids = None  # the task is reading storage or writing
+    elif state == "queued":
+        listener.channel_items = {U: [_event(U, 10)]}  # order: behind what is queued
+    elif state == "overflow":
+        listener.overflow = True
+    elif state == "error":
+        listener.error = {"condition": "forbidden", "text": "gone"}
+    else:
+        listener.writer = None
+    assert not listener.write_now(T, _event(T, 5))
+    assert writes == []
+
+
+def test_a_connection_that_is_gone_keeps_the_position() -> None:
+    writes: list[bytes] = []
+    listener = _listener(writes, accept=False)
+    assert not listener.write_now(T, _event(T, 5))
+    assert listener.live_ids == {T: "4", U: "9"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.live
+def test_live_events_go_straight_out_in_order(world: dict[str, Any], live_daphne: Any) -> None:
+    do_create_global_admin(username="fastops", password=factories.PASSWORD)
+    ops = login(live_daphne.url, "fastops", factories.PASSWORD)
+    ann = login(live_daphne.url, "ann", factories.PASSWORD)
+    bo = login(live_daphne.url, "bo", factories.PASSWORD)
+    before = ops.get("/api/ops/streams").json()["liveDeliveries"]
+    with SSEStream(ann, "/api/messaging/stream/acme/") as stream:
+        sent = []
+        for n in range(5):
+            r = bo.post(
+                "/api/messaging/send",
+                json={
+                    "tenantId": "acme",
+                    "recipientIds": [world["ann"].pk],
+                    "subject": f"n{n}",
+                    "body": "x",
+                },
+            )
+            assert r.status_code == 201, r.text
+            sent.append(r.json()["id"])
+        got = stream.take(5)
+        assert [e.data["data"]["messageId"] for e in got] == sent
+        assert [e.data["data"]["payload"]["unreadCount"] for e in got] == [1, 2, 3, 4, 5]
+        # Each id is the stream's position; a reconnect from the last one replays nothing.
+        last = got[-1].id
+        assert last.startswith("t-acme:") and f",u-{world['ann'].pk}-acme:" in last
+    after = ops.get("/api/ops/streams").json()["liveDeliveries"]
+    assert after["written"] >= before["written"] + 5
+    with SSEStream(ann, "/api/messaging/stream/acme/", last_event_id=last) as resumed:
+        assert resumed.quiet(0.5) == []

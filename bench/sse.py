@@ -480,6 +480,35 @@ class Subscriber:
     received: dict[int, float] = field(default_factory=dict)
     duplicates: int = 0
     unexpected: list[str] = field(default_factory=list)
+    # Once open: bytes as they came, with their arrival time, parsed off the hot path.
+    pending: list[tuple[float, bytes]] = field(default_factory=list)
+
+
+class Arrivals(asyncio.Protocol):
+    """An open stream's reading side: note each chunk's arrival time and nothing else.
+
+    A reader task per stream (asyncio streams) costs a task wake-up and the parsing per
+    chunk on the client's core while a broadcast is arriving; with thousands of streams
+    that was the client, not the server, setting the last arrival. Chunks are parsed by
+    Client.parse_pending a few milliseconds later, with the time they arrived.
+    """
+
+    def __init__(self, client: Client, sub: Subscriber) -> None:
+        self.client = client
+        self.sub = sub
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.sub.pending:
+            self.client.dirty.append(self.sub)
+        self.sub.pending.append((time.monotonic(), data))
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 @dataclass
@@ -503,12 +532,28 @@ class Client:
         self.writers: list[asyncio.StreamWriter] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = False
+        self.dirty: list[Subscriber] = []
+        self.parsers: dict[int, tuple[ChunkedDecoder | None, list[bytes]]] = {}
         addresses = max(1, math.ceil(subscribers / PER_ADDRESS))
         self.sources = [f"127.0.0.{1 + i}" for i in range(addresses)]
 
     def start(self) -> None:
         for sub in self.subs:
             self.tasks.append(asyncio.create_task(self._run(sub)))
+        self.tasks.append(asyncio.create_task(self._parse_loop()))
+
+    def parse_pending(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for sub in dirty:
+            decoder, buf = self.parsers[sub.index]
+            chunks, sub.pending = sub.pending, []
+            for now, data in chunks:
+                buf[0] = self._feed(sub, decoder, buf[0], data, now)
+
+    async def _parse_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.parse_pending()
 
     def _request(self, sub: Subscriber) -> bytes:
         t = self.target
@@ -584,11 +629,19 @@ class Client:
             if not sub.opened:
                 sub.error = "no stream-open"
                 return
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                buf = self._feed(sub, decoder, buf, data)
+            # From here on the transport feeds Arrivals directly (no reader task wake-ups).
+            self.parsers[sub.index] = (decoder, [buf])
+            arrivals = Arrivals(self, sub)
+            # What came with the stream-open and was not read yet.
+            left = bytes(getattr(reader, "_buffer", b""))
+            transport = writer.transport
+            transport.set_protocol(arrivals)
+            if left:
+                arrivals.data_received(left)
+            if transport.is_closing():
+                arrivals.connection_lost(None)
+            await arrivals.closed
+            self.parse_pending()
             if not self.stopping:
                 sub.error = "closed by server"
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
@@ -600,9 +653,14 @@ class Client:
                 writer.close()
 
     def _feed(
-        self, sub: Subscriber, decoder: ChunkedDecoder | None, buf: bytes, data: bytes
+        self,
+        sub: Subscriber,
+        decoder: ChunkedDecoder | None,
+        buf: bytes,
+        data: bytes,
+        now: float | None = None,
     ) -> bytes:
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         buf += decoder.feed(data) if decoder is not None else data
         while True:
             end = buf.find(b"\n\n")
@@ -776,6 +834,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # a duplicate would arrive about now
+        client.parse_pending()
 
         latencies: list[float] = []
         busy = 0.0

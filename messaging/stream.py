@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import itertools
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -143,10 +144,12 @@ def _ordered(
     return pairs
 
 
-def _first_chunk() -> str:
-    # The padding gets past proxies that buffer the first bytes; retry sets the browser's
-    # own reconnect delay, which the page's script refines with backoff and jitter.
-    return ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
+# The padding gets past proxies that buffer the first bytes; retry sets the browser's own
+# reconnect delay, which the page's script refines with backoff and jitter. One string for
+# every stream (a stream keeps its last chunk referenced while it waits).
+FIRST_CHUNK = ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
+KEEP_ALIVE = ":keep-alive\n\n"
+KEEP_ALIVE_BYTES = KEEP_ALIVE.encode()
 
 
 def _framing(item: Any) -> tuple[str, str]:
@@ -173,6 +176,9 @@ def _for_listener(item: Any, user_id: int) -> bool:
 BodyWriter = Callable[[bytes], bool]
 
 
+_phases = itertools.count()
+
+
 class StreamListener(Listener):  # type: ignore[misc]
     """django-eventstream's listener, with a way for live events to skip the stream's task.
 
@@ -192,6 +198,10 @@ class StreamListener(Listener):  # type: ignore[misc]
         self.writer = writer
         self.tenant_slug = next((t for t in map(tenant_of, channels) if t is not None), "")
         self.live_ids: dict[str, Any] | None = None
+        # Set when the client has gone (stream_asgi), so the task ends at its next turn.
+        self.gone = False
+        # Which of the housekeeper's ticks this stream's keep-alive falls on.
+        self.phase = next(_phases)
         self._quoted: dict[str, str] = {}
 
     def _event_id(self, ids: dict[str, Any]) -> str:
@@ -211,6 +221,7 @@ class StreamListener(Listener):  # type: ignore[misc]
         if (
             live_ids is None
             or self.writer is None
+            or self.gone
             or self.channel_items
             or self.overflow
             or self.error
@@ -241,13 +252,13 @@ class StreamListener(Listener):  # type: ignore[misc]
 
 async def event_stream(
     event_request: EventRequest, listener: StreamListener, slot: StreamSlot
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     user_id = slot.user_id
     manager = get_listener_manager()
     listener.assign_loop()
     manager.add_listener(listener)
     relay.subscriber.ensure_started()
-    access_sweeper.ensure_started()
+    housekeeper.ensure_started()
     try:
         first = True
         while True:
@@ -260,7 +271,7 @@ async def event_stream(
             body = ""
             if first:
                 first = False
-                body += _first_chunk()
+                body += FIRST_CHUNK
             if response.channel_reset:
                 body += sse_encode_event(
                     "stream-reset",
@@ -274,10 +285,13 @@ async def event_stream(
                     body += _encode(item, make_id(last_ids))
             if body:
                 yield body
+                body = ""
             event_request.channel_last_ids = last_ids
             if response.channel_more:
                 continue
             with manager.lock:
+                if listener.gone:
+                    return
                 # Items queued while we read storage are in what we just read, or later.
                 conflict = bool(listener.channel_items) or listener.overflow
                 listener.aevent.clear()
@@ -291,19 +305,25 @@ async def event_stream(
                     if not (listener.channel_items or listener.overflow or listener.error):
                         # While we wait, live events may be written out without us.
                         listener.live_ids = last_ids
-                try:
-                    # asyncio.timeout, unlike wait_for, makes no task per wait.
-                    async with asyncio.timeout(settings.HARBOR_STREAM_KEEPALIVE_SECONDS):
-                        await listener.aevent.wait()
-                    timed_out = False
-                except TimeoutError:
-                    timed_out = True
+                timed_out = False
+                if listener.writer is not None:
+                    # Keep-alives come from the housekeeper, like live events.
+                    await listener.aevent.wait()
+                else:
+                    try:
+                        # asyncio.timeout, unlike wait_for, makes no task per wait.
+                        async with asyncio.timeout(settings.HARBOR_STREAM_KEEPALIVE_SECONDS):
+                            await listener.aevent.wait()
+                    except TimeoutError:
+                        timed_out = True
                 with manager.lock:
                     listener.live_ids = None
                 if timed_out:
-                    yield ":keep-alive\n\n"
+                    yield KEEP_ALIVE
                     continue
                 with manager.lock:
+                    if listener.gone:
+                        return
                     channel_items = listener.channel_items
                     overflow = listener.overflow
                     error = listener.error
@@ -333,6 +353,7 @@ async def event_stream(
                         body += _encode(item, make_id(last_ids))
                 if body:
                     yield body
+                    body = ""
                 event_request.channel_last_ids = last_ids
     finally:
         listener.live_ids = None
@@ -341,47 +362,83 @@ async def event_stream(
         slot.release()
 
 
-class AccessSweeper:
-    """Ends the streams of users who may no longer read their tenant, in bulk.
+class Housekeeper:
+    """What every open stream needs now and then, done for all of them by one task per loop.
 
-    A removal kicks the member's streams at once (``relay.kick``); this is the safety net
-    behind it for every other way access can end (a user deactivated, a membership deleted
-    in bulk or from another system). Every ``HARBOR_STREAM_RECHECK_SECONDS``, one task per
-    event loop asks once per tenant which of the users holding streams may still read it,
-    instead of each stream asking for itself (with thousands of streams, a query and a
-    database connection each, every half minute, were a large part of an idle server's time).
+    - **Keep-alives.** A stream waiting with a direct writer (``stream_asgi``) gets its
+      ``:keep-alive`` from here rather than from a timer of its own: every tick (a second,
+      or the keep-alive period when shorter) a slice of the streams gets one, so each gets
+      one every ``HARBOR_STREAM_KEEPALIVE_SECONDS`` and no tick writes to all of them.
+    - **Access.** A removal kicks the member's streams at once (``relay.kick``); behind it,
+      for every other way access can end (a user deactivated, a membership deleted in bulk
+      or by another system), every ``HARBOR_STREAM_RECHECK_SECONDS`` one query per tenant
+      asks which of the users holding streams may still read it, and the others' streams
+      end with a ``stream-error``.
+
+    With thousands of streams, a timer and a wake-up each per keep-alive, and a query and a
+    database connection each per re-check, were a large part of an idle server's time.
     """
 
     def __init__(self) -> None:
         self.task: asyncio.Task[None] | None = None
         self.sweeps = 0
         self.ended = 0
+        self.keep_alives = 0
 
     def ensure_started(self) -> None:
         loop = asyncio.get_running_loop()
         if self.task is not None and not self.task.done() and self.task.get_loop() is loop:
             return
-        self.task = loop.create_task(self._run(), name="harbor-stream-access")
+        self.task = loop.create_task(self._run(), name="harbor-stream-housekeeping")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + settings.HARBOR_STREAM_RECHECK_SECONDS
+        tick_number = 0
         while True:
-            await asyncio.sleep(settings.HARBOR_STREAM_RECHECK_SECONDS)
+            keep_alive = settings.HARBOR_STREAM_KEEPALIVE_SECONDS
+            tick = min(1.0, keep_alive)
+            await asyncio.sleep(tick)
+            tick_number += 1
             try:
-                await self.sweep()
+                self.keep_alive(tick_number, max(1, round(keep_alive / tick)))
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + settings.HARBOR_STREAM_RECHECK_SECONDS
+                    await self.sweep()
             except Exception:
-                logger.exception("Re-checking open streams' access failed")
+                logger.exception("Stream housekeeping failed")
 
-    async def sweep(self) -> int:
-        """Check every stream on this loop once; returns how many were ended."""
+    def _listeners(self) -> set[StreamListener]:
         manager = get_listener_manager()
         loop = asyncio.get_running_loop()
         with manager.lock:
-            listeners = {
+            return {
                 listener
                 for group in manager.listeners_by_channel.values()
                 for listener in group
                 if isinstance(listener, StreamListener) and listener.loop is loop
             }
+
+    def keep_alive(self, tick_number: int, slices: int) -> int:
+        """Write a keep-alive to this tick's slice of the waiting streams."""
+        manager = get_listener_manager()
+        due = tick_number % slices
+        written = 0
+        listeners = self._listeners()
+        with manager.lock:
+            for listener in listeners:
+                if listener.phase % slices != due or listener.live_ids is None or listener.gone:
+                    continue  # Not this tick's, or its task is busy writing anyway.
+                writer = listener.writer
+                if writer is not None and writer(KEEP_ALIVE_BYTES):
+                    written += 1
+        self.keep_alives += written
+        return written
+
+    async def sweep(self) -> int:
+        """Check every stream on this loop once; returns how many were ended."""
+        manager = get_listener_manager()
+        listeners = self._listeners()
         by_tenant: dict[str, set[int]] = {}
         for listener in listeners:
             by_tenant.setdefault(listener.tenant_slug, set()).add(listener.user_id)
@@ -407,7 +464,7 @@ def _readers(by_tenant: dict[str, set[int]]) -> dict[str, set[int]]:
     return {slug: readers_among(slug, user_ids) for slug, user_ids in by_tenant.items()}
 
 
-access_sweeper = AccessSweeper()
+housekeeper = Housekeeper()
 
 
 def stream_stats() -> dict[str, Any]:
@@ -422,8 +479,9 @@ def stream_stats() -> dict[str, Any]:
         # Live events written straight to connections, and those queued for a stream's task.
         "liveDeliveries": dict(relay.deliveries),
         # The bulk re-checks of open streams' access, and the streams they ended.
-        "accessSweeps": access_sweeper.sweeps,
-        "accessEnded": access_sweeper.ended,
+        "accessSweeps": housekeeper.sweeps,
+        "accessEnded": housekeeper.ended,
+        "keepAlives": housekeeper.keep_alives,
         # Per generation (0, 1, 2): how often and how long the collector stopped the process.
         "gc": gcwatch.stats(),
     }

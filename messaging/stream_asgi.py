@@ -160,29 +160,28 @@ class StreamApplication:
         listener = StreamListener(slot.user_id, event_request.channels, body_writer(send))
         await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
 
-        async def pump() -> None:
-            async for chunk in event_stream(event_request, listener, slot):
-                await send(
-                    {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
-                )
-
         async def until_disconnect() -> None:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            listener.gone = True
+            listener.aevent.set()
 
-        streaming = asyncio.ensure_future(pump())
+        # The stream runs in this task; one more waits for the client to go. (Two tasks and
+        # an asyncio.wait over them were ~2 KB a stream for as long as it is open.)
         watching = asyncio.ensure_future(until_disconnect())
+        ended_itself = False
         try:
-            done, _ = await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+            async with contextlib.aclosing(event_stream(event_request, listener, slot)) as chunks:
+                async for chunk in chunks:
+                    await send(
+                        {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                    )
+            ended_itself = not listener.gone
         finally:
-            for task in (streaming, watching):
-                task.cancel()
-            for task in (streaming, watching):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if streaming in done and watching not in done:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watching
+        if ended_itself:
             # The stream ended itself (access ended): close the response properly.
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -43,20 +43,37 @@ class _SpentBody:
         self._real.close()
 
 
-class LazyBodyQueue(asyncio.Queue[dict[str, Any]]):
-    """The application's input queue: body chunks are read from the file as it asks."""
+class LazyBodyQueue:
+    """The application's input queue: body chunks are read from the file as it asks.
 
-    def __init__(self, body: BinaryIO) -> None:
-        super().__init__()
+    Daphne only ever calls ``put_nowait`` on it (the body placeholder, ``http.disconnect``)
+    and hands ``get`` to the app as ``receive``. Not an ``asyncio.Queue``: that is three
+    deques and an Event (~3 KB) per request, for the whole life of a stream that is open
+    for hours, where a list made when something is put and one future are enough.
+    """
+
+    __slots__ = ("_body", "_items", "_swallow_placeholder", "_waiter")
+
+    def __init__(self, body: BinaryIO | None) -> None:
         self._body: BinaryIO | None = body
-        self._swallow_placeholder = True
+        self._swallow_placeholder = body is not None
+        self._items: list[dict[str, Any]] | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: dict[str, Any]) -> None:
         # Daphne's own loop puts one empty http.request (it read nothing); ours replace it.
         if self._swallow_placeholder and item.get("type") == "http.request":
             self._swallow_placeholder = False
             return
-        super().put_nowait(item)
+        if self._items is None:
+            self._items = []
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def qsize(self) -> int:
+        return len(self._items or ())
 
     async def get(self) -> dict[str, Any]:
         body = self._body
@@ -70,7 +87,12 @@ class LazyBodyQueue(asyncio.Queue[dict[str, Any]]):
             if not more:
                 self._body = None
             return {"type": "http.request", "body": chunk, "more_body": more}
-        return await super().get()
+        while not self._items:
+            if self._waiter is None or self._waiter.done():
+                self._waiter = asyncio.get_running_loop().create_future()
+            # One consumer (ASGI's receive); a cancelled wait leaves a done future behind.
+            await self._waiter
+        return self._items.pop(0)
 
 
 def install() -> None:
@@ -98,12 +120,11 @@ def install() -> None:
         # Daphne 4.2's create_application, with the queue swapped for HTTP requests.
         assert "application_instance" not in self.connections[protocol]
         body = getattr(protocol, "content", None) if scope.get("type") == "http" else None
-        input_queue: asyncio.Queue[dict[str, Any]]
         if body is not None and hasattr(body, "read") and not body.closed:
             input_queue = LazyBodyQueue(body)
             protocol.content = _SpentBody(body)
         else:
-            input_queue = asyncio.Queue()
+            input_queue = LazyBodyQueue(None)
         scope.setdefault("asgi", {"version": "3.0"})
         application_instance = self.application(
             scope=scope,

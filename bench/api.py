@@ -5,7 +5,7 @@
 
 It seeds one tenant of --members members with --messages messages in bulk, then measures
 sends through the real action (do_send_message), the inbox page as the API builds it
-(selectors.inbox_page + selectors.messages_json) and the unread count, over many users.
+(selectors.inbox_page + selectors.rows_json) and the unread count, over many users.
 Each measure prints one line starting ``bench api <vendor>``; the last line holds them all.
 
 Its database is its own: a SQLite file under var/bench/, or on PostgreSQL a database it
@@ -616,7 +616,7 @@ def main(argv: list[str]) -> int:
 
         def inbox(user: Any, cursor: str | None = None) -> Any:
             page = selectors.inbox_page(user=user, tenant=tenant, limit=args.page, cursor=cursor)
-            selectors.messages_json(page.items, viewer=user, tenant_slug=tenant.slug)
+            selectors.rows_json(page.items, viewer=user)
             return page
 
         def unread(user: Any) -> int:

@@ -113,9 +113,7 @@ def message_list(request: AuthedRequest) -> HttpResponse:
         )
     return json_response(
         {
-            "results": selectors.messages_json(
-                page.items, viewer=request.user, tenant_slug=access.tenant.slug
-            ),
+            "results": selectors.rows_json(page.items, viewer=request.user),
             "nextCursor": page.next_cursor,
         }
     )

@@ -9,6 +9,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -20,7 +21,14 @@ from harbor_messaging.tenants.selectors import TenantAccess
 
 from .models import Message, MessageRecipient
 from .rendering import stored_html_has_links
-from .serialization import display_name, message_json, name_from, user_json
+from .serialization import (
+    ROW_COLUMNS,
+    MessageRow,
+    display_name,
+    message_json,
+    name_from,
+    user_json,
+)
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
@@ -38,7 +46,9 @@ class ViewedMessage:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[ViewedMessage]
+    """A page of a box: its rows (columns only, for rows_json) and the next page's cursor."""
+
+    items: list[MessageRow]
     next_cursor: str | None
 
 
@@ -89,6 +99,22 @@ def _search(q: str, prefix: str) -> Q:
     return Q(**{f"{prefix}subject__icontains": q}) | Q(**{f"{prefix}body__icontains": q})
 
 
+# A page's ordering and columns, resolved once and filtered per page: setting up the 22
+# columns (through two joins) took about as long as the database takes to answer (~0.5 ms a
+# page). Only ever cloned by .filter(), never evaluated itself.
+@cache
+def _inbox_rows() -> QuerySet[MessageRecipient, tuple[Any, ...]]:
+    # The recipient row's own created_at (the keyset) and read_at, then the message's columns.
+    return MessageRecipient.objects.order_by("-created_at", "-message_id").values_list(
+        "created_at", "read_at", *(f"message__{c}" for c in ROW_COLUMNS)
+    )
+
+
+@cache
+def _sent_rows() -> QuerySet[Message, tuple[Any, ...]]:
+    return Message.objects.order_by("-created_at", "-id").values_list(*ROW_COLUMNS)
+
+
 def inbox_page(
     *,
     user: User,
@@ -98,9 +124,7 @@ def inbox_page(
     limit: int = PAGE_DEFAULT,
     cursor: str | None = None,
 ) -> Page:
-    deliveries = MessageRecipient.objects.filter(
-        user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
-    )
+    deliveries = _inbox_rows().filter(user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True)
     if unread_only:
         deliveries = deliveries.filter(read_at__isnull=True)
     if q:
@@ -110,15 +134,12 @@ def inbox_page(
         deliveries = deliveries.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, message_id__lt=message_id)
         )
-    rows = list(
-        deliveries.select_related("message", "message__sender").order_by(
-            "-created_at", "-message_id"
-        )[: limit + 1]
-    )
+    rows = list(deliveries[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].message_id) if more else None
-    return Page([ViewedMessage(r.message, r) for r in rows], next_cursor)
+    next_cursor = encode_cursor(rows[-1][0], rows[-1][2]) if more else None
+    slug = tenant.slug
+    return Page([MessageRow(slug, True, *r[1:]) for r in rows], next_cursor)
 
 
 def sent_page(
@@ -129,9 +150,7 @@ def sent_page(
     limit: int = PAGE_DEFAULT,
     cursor: str | None = None,
 ) -> Page:
-    messages = Message.objects.filter(
-        sender_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
-    )
+    messages = _sent_rows().filter(sender_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True)
     if q:
         messages = messages.filter(_search(q, ""))
     if cursor:
@@ -139,11 +158,12 @@ def sent_page(
         messages = messages.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=message_id)
         )
-    rows = list(messages.select_related("sender").order_by("-created_at", "-id")[: limit + 1])
+    rows = list(messages[: limit + 1])
     more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if more else None
-    return Page([ViewedMessage(m, None) for m in rows], next_cursor)
+    slug = tenant.slug
+    items = [MessageRow(slug, False, None, *r) for r in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+    return Page(items, next_cursor)
 
 
 # -- one message and threads -----------------------------------------------------------------
@@ -194,7 +214,9 @@ def thread_for_viewer(*, user: User, thread_id: int) -> list[ViewedMessage]:
 # -- the JSON of a list ----------------------------------------------------------------------
 
 
-def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[dict[str, Any]]]:
+def recipients_by_message(
+    messages: Iterable[Message | MessageRow],
+) -> dict[int, list[dict[str, Any]]]:
     """The recipients to show (``user_json`` objects), for messages sent to chosen members.
 
     From the snapshot the send stored (Message.recipients_shown): no query. Only a direct
@@ -206,9 +228,9 @@ def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[dict[st
         if m.audience != Message.Audience.DIRECT:
             continue
         if m.recipients_shown is None:
-            missing.append(m.pk)
+            missing.append(m.id)
         else:
-            out[m.pk] = list(m.recipients_shown)
+            out[m.id] = list(m.recipients_shown)
     if missing:
         rows = (
             MessageRecipient.objects.filter(message_id__in=missing)
@@ -223,37 +245,44 @@ def recipients_by_message(messages: Iterable[Message]) -> dict[int, list[dict[st
 def messages_json(
     items: list[ViewedMessage], *, viewer: User, tenant_slug: str | None = None
 ) -> list[dict[str, Any]]:
+    """The JSON of messages already loaded (one message, a thread, a send)."""
+    return rows_json(
+        [
+            MessageRow.of(
+                item.message, item.delivery, tenant_slug=tenant_slug or item.message.tenant.slug
+            )
+            for item in items
+        ],
+        viewer=viewer,
+    )
+
+
+def rows_json(rows: list[MessageRow], *, viewer: User) -> list[dict[str, Any]]:
+    """The message objects of API.md, with their recipients, attachments and links."""
     from attachments.selectors import attachments_by_message
     from linkpreview.selectors import links_by_message
 
-    recipients = recipients_by_message([i.message for i in items])
+    recipients = recipients_by_message(rows)
     # One query for the page's links, and none when no body on it has a link.
     links = links_by_message(
-        i.message.pk
-        for i in items
+        row.id
+        for row in rows
         if stored_html_has_links(
-            body=i.message.body,
-            body_html=i.message.body_html,
-            version=i.message.body_html_version,
+            body=row.body, body_html=row.body_html, version=row.body_html_version
         )
     )
     # One query for the whole page, and none when no message on it has attachments.
-    attachments = attachments_by_message([i.message for i in items])
+    attachments = attachments_by_message(row.id for row in rows if row.has_attachments)
+    direct = Message.Audience.DIRECT
     return [
         message_json(
-            item.message,
-            tenant_slug=tenant_slug or item.message.tenant.slug,
+            row,
             viewer_id=viewer.pk,
-            delivery=item.delivery,
-            recipients=(
-                recipients.get(item.message.pk, [])
-                if item.message.audience == Message.Audience.DIRECT
-                else None
-            ),
-            attachments=attachments.get(item.message.pk),
-            links=links.get(item.message.pk),
+            recipients=recipients.get(row.id, []) if row.audience == direct else None,
+            attachments=attachments.get(row.id),
+            links=links.get(row.id),
         )
-        for item in items
+        for row in rows
     ]
 
 

@@ -38,11 +38,9 @@ def messaging_page(request: AuthedRequest) -> HttpResponse:
     else:
         page = selectors.sent_page(user=request.user, tenant=access.tenant, q=q, limit=PAGE_SIZE)
     # Rows are rendered from the same JSON the script receives, so both render alike.
-    rows: list[dict[str, Any]] = selectors.messages_json(
-        page.items, viewer=request.user, tenant_slug=access.tenant.slug
-    )
+    rows: list[dict[str, Any]] = selectors.rows_json(page.items, viewer=request.user)
     for row, item in zip(rows, page.items, strict=True):
-        row["created"] = item.message.created_at
+        row["created"] = item.created_at
     return render(
         request,
         "messaging/page.html",

@@ -497,6 +497,34 @@ def test_sent_pages_walk_every_message_once_newest_first(
     assert _walk(api(world["bo"]), LIST, {"box": "inbox"}) == ([], 1)
 
 
+def test_a_listed_message_is_the_object_its_own_endpoint_gives(
+    world: dict[str, Any], api: Any
+) -> None:
+    """Pages build their JSON from columns, one message from model instances: alike, for a
+    recipient (read and unread), the sender, a reply, an edit and a stale stored bodyHtml."""
+    acme, ann, bo, cy = world["acme"], world["ann"], world["bo"], world["cy"]
+    first = factories.send(bo, acme, [ann, cy], subject="Plan", body="see https://example.org/x")
+    reply = factories.send(ann, acme, [bo], body="<ok> & thanks", reply_to=first)
+    everyone = factories.send(ann, acme, "all", body="drill at 10")
+    api(ann).post(read_url(first.pk), {"read": True})
+    api(bo).patch(detail(first.pk), {"body": "see https://example.org/y"})
+    Message.objects.filter(pk=reply.pk).update(body_html="<i>old</i>", body_html_version=0)
+    for user, box, expected in [
+        (ann, "inbox", [first.pk]),
+        (bo, "inbox", [everyone.pk, reply.pk]),
+        (bo, "sent", [first.pk]),
+        (ann, "sent", [everyone.pk, reply.pk]),
+    ]:
+        client = api(user)
+        listed = client.get(LIST, {"tenantId": "acme", "box": box}).json()["results"]
+        assert [m["id"] for m in listed] == expected
+        assert listed == [client.get(detail(m["id"])).json() for m in listed]
+    [shown] = [
+        m for m in api(bo).get(LIST, {"box": "inbox"}).json()["results"] if m["id"] == reply.pk
+    ]
+    assert shown["bodyHtml"] == "&lt;ok&gt; &amp; thanks"
+
+
 def test_paging_holds_when_a_message_arrives_between_pages(
     world: dict[str, Any], api: Any, seven: list[Message]
 ) -> None:

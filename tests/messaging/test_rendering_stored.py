@@ -9,7 +9,7 @@ import pytest
 from messaging import actions, broadcasts
 from messaging.models import Broadcast, Message
 from messaging.rendering import RENDER_VERSION, render_body_html
-from messaging.serialization import message_json
+from messaging.serialization import MessageRow, message_json
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -80,9 +80,8 @@ def test_stale_or_missing_html_is_rendered_on_read(
     message = factories.send(world["bo"], world["acme"], [world["ann"]], body=BODY)
     Message.objects.filter(pk=message.pk).update(body_html=stored, body_html_version=version)
     message.refresh_from_db()
-    out = message_json(
-        message, tenant_slug="acme", viewer_id=world["bo"].pk, delivery=None, recipients=None
-    )
+    row = MessageRow.of(message, None, tenant_slug="acme")
+    out = message_json(row, viewer_id=world["bo"].pk, recipients=None)
     assert out["bodyHtml"] == render_body_html(BODY)
 
 
@@ -90,7 +89,6 @@ def test_the_stored_html_is_what_the_json_shows(world: dict[str, Any]) -> None:
     message = factories.send(world["bo"], world["acme"], [world["ann"]], body=BODY)
     Message.objects.filter(pk=message.pk).update(body_html="<i>stored</i>")
     message.refresh_from_db()
-    out = message_json(
-        message, tenant_slug="acme", viewer_id=world["bo"].pk, delivery=None, recipients=None
-    )
+    row = MessageRow.of(message, None, tenant_slug="acme")
+    out = message_json(row, viewer_id=world["bo"].pk, recipients=None)
     assert out["bodyHtml"] == "<i>stored</i>"

@@ -10,7 +10,8 @@ objects of a fan-out in flight are promoted in their tens of thousands.
 
 ``install(full_every)`` leaves Python's schedule as it is (request garbage is collected
 as promptly as ever) but keeps the streams' objects out of it: once a burst of stream
-opens has settled (``note_open``), and every ``full_every`` seconds, it collects and then
+opens has settled (``note_open``; at least every ``BURST_LONGEST_SECONDS`` while opens
+go on; requests from a GRIP proxy count too), and every ``full_every`` seconds, it collects and then
 freezes what is left (``gc.freeze``), so later collections scan only what came after.
 A frozen object that becomes cyclic garbage (a closed stream's task, say) is freed at the
 next ``full_every`` (``HARBOR_GC_FULL_SECONDS``, 600 by default; 0 turns the policy off),
@@ -77,12 +78,16 @@ YOUNG_THRESHOLD = 50_000
 # Streams opened since the last freeze, and when the last one opened.
 BURST_OPENS = 500
 BURST_QUIET_SECONDS = 2.0
+# Opens that never pause (Pushpin re-fetching streams at its own pace) still get a
+# collection this often, so their garbage cannot pile up behind a burst that never ends.
+BURST_LONGEST_SECONDS = 10.0
 _opens = 0
 _last_open = 0.0
 
 
 def note_open() -> None:
-    """A stream opened (called on the event loop; a plain counter, no lock needed)."""
+    """A stream opened, or a GRIP proxy asked for one (a plain counter: an increment lost
+    between two threads now and then changes nothing)."""
     global _opens, _last_open
     _opens += 1
     _last_open = time.monotonic()
@@ -97,17 +102,20 @@ def _collect_and_freeze(*, unfreeze: bool) -> None:
 
 def _policy(every: float) -> None:
     global _opens
-    last = time.monotonic()
+    last = last_burst = time.monotonic()
     while True:
         time.sleep(1.0)
         now = time.monotonic()
         if now - last >= every:
             _opens = 0
             _collect_and_freeze(unfreeze=True)
-            last = time.monotonic()
-        elif _opens >= BURST_OPENS and now - _last_open >= BURST_QUIET_SECONDS:
+            last = last_burst = time.monotonic()
+        elif _opens >= BURST_OPENS and (
+            now - _last_open >= BURST_QUIET_SECONDS or now - last_burst >= BURST_LONGEST_SECONDS
+        ):
             _opens = 0
             _collect_and_freeze(unfreeze=False)
+            last_burst = time.monotonic()
 
 
 def install(full_every: float = 0) -> None:

@@ -516,6 +516,9 @@ def _parse_event_request(request: HttpRequest, tenant_id: str) -> EventRequest:
 
 def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
     """Through Pushpin: answer with GRIP instructions; Pushpin holds the stream itself."""
+    # Nothing of the stream stays here, but answering thousands of opens and Pushpin's
+    # re-fetches leaves their cyclic garbage: collected once the burst has settled.
+    gcwatch.note_open()
     if "es-meta" not in request.GET:
         # A client's first request: the same checks as a direct stream.
         if not request.user.is_authenticated:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
-from harbor_messaging.tenants.models import Tenant
+from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
 from . import events
@@ -25,7 +25,6 @@ from .rendering import rendered_body_fields
 from .selectors import (
     ViewedMessage,
     member_names,
-    member_user_ids,
     message_for_viewer,
     messages_json,
     unread_count_for,
@@ -58,7 +57,8 @@ def check_draft(*, subject: str, body: str, has_attachments: bool = False) -> Dr
 
 @dataclass(frozen=True)
 class Recipients:
-    ids: list[int]
+    # None for a whole-tenant message: every other active member, chosen by the insert.
+    ids: list[int] | None
     audience: str
     # A direct message's recipients as its JSON lists them (Message.recipients_shown).
     shown: list[dict[str, Any]] | None
@@ -72,10 +72,7 @@ def check_recipients(
     if recipient_ids == ALL:
         if not access.can_message_all:
             raise Forbidden("Only tenant admins may message the whole tenant.")
-        ids = sorted(member_user_ids(tenant) - {sender.pk})
-        if not ids:
-            raise InvalidInput("The tenant has no other members to message.", field="recipientIds")
-        return Recipients(ids, Message.Audience.TENANT, None)
+        return Recipients(None, Message.Audience.TENANT, None)
     if not recipient_ids:
         raise InvalidInput("Choose at least one recipient.", field="recipientIds")
     if len(recipient_ids) > RECIPIENTS_MAX:
@@ -152,6 +149,32 @@ def _insert_deliveries(*, message: Message, tenant: Tenant, user_ids: list[int])
             )
 
 
+def insert_member_deliveries(*, message: Message, tenant: Tenant, sender_id: int) -> int:
+    """A recipient row for every other active member, in one INSERT ... SELECT; how many.
+
+    For a whole-tenant message the members' ids never need to come into Python: at
+    10,000 members, fetching them and sending them back as parameters was most of the send.
+    Sets ``message.recipient_count``; the caller decides what none at all means.
+    """
+    quote = connection.ops.quote_name
+    table = quote(MessageRecipient._meta.db_table)
+    members = quote(Membership._meta.db_table)
+    users = quote(User._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(message.created_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) "
+            f"SELECT %s, m.user_id, %s, %s FROM {members} m JOIN {users} u ON u.id = m.user_id "
+            "WHERE m.tenant_id = %s AND u.is_active = %s AND m.user_id <> %s ORDER BY m.user_id",
+            [message.pk, tenant.pk, created, tenant.pk, True, sender_id],
+        )
+        count = max(0, int(cursor.rowcount))
+    if count:
+        Message.objects.filter(pk=message.pk).update(recipient_count=count)
+    message.recipient_count = count
+    return count
+
+
 def do_send_message(
     *,
     sender: User,
@@ -175,7 +198,7 @@ def do_send_message(
     reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
     with transaction.atomic():
         recipients = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
-        ids = recipients.ids
+        ids = recipients.ids or []
         message = Message.objects.create(
             tenant=tenant,
             sender=sender,
@@ -188,7 +211,10 @@ def do_send_message(
             recipient_count=len(ids),
             recipients_shown=recipients.shown,
         )
-        _insert_deliveries(message=message, tenant=tenant, user_ids=ids)
+        if recipients.ids is not None:
+            _insert_deliveries(message=message, tenant=tenant, user_ids=ids)
+        elif not insert_member_deliveries(message=message, tenant=tenant, sender_id=sender.pk):
+            raise InvalidInput("The tenant has no other members to message.", field="recipientIds")
         if files:
             # No attachment events: message:new below carries the attachments.
             do_attach_files(message=message, files=files, notify=False)

@@ -21,10 +21,9 @@ from harbor_messaging.media import actions as media_actions
 from harbor_messaging.media.models import MediaFile
 from harbor_messaging.tenants.models import Tenant
 
-from .actions import _insert_deliveries, check_draft, notify_message_sent
+from .actions import check_draft, insert_member_deliveries, notify_message_sent
 from .models import Broadcast, Message, MessageRecipient
 from .rendering import rendered_body_fields
-from .selectors import member_user_ids
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,6 @@ def do_send_broadcast(*, user: User, broadcast: Broadcast) -> list[Message]:
         locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
         tenants = check_broadcast(user=user, broadcast=locked)
         for tenant in tenants:
-            ids = sorted(member_user_ids(tenant) - {user.pk})
             message = Message.objects.create(
                 tenant=tenant,
                 sender=user,
@@ -105,15 +103,15 @@ def do_send_broadcast(*, user: User, broadcast: Broadcast) -> list[Message]:
                 **rendered_body_fields(locked.body),
                 audience=Message.Audience.BROADCAST,
                 is_broadcast=True,
-                recipient_count=len(ids),
+                recipient_count=0,
                 broadcast=locked,
             )
-            _insert_deliveries(message=message, tenant=tenant, user_ids=ids)
+            insert_member_deliveries(message=message, tenant=tenant, sender_id=user.pk)
             if files:
                 do_attach_files(message=message, files=files, notify=False)
             do_record_links(message=message)
             # Not a direct message: one event on the tenant's channel for all its members.
-            notify_message_sent(message=message, tenant=tenant, recipient_ids=ids)
+            notify_message_sent(message=message, tenant=tenant, recipient_ids=[])
             sent.append(message)
         locked.sent_at = timezone.now()
         locked.save(update_fields=["sent_at"])

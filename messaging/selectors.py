@@ -390,10 +390,3 @@ def member_names(tenant: Tenant, *, among: Iterable[int]) -> dict[int, str]:
         uid: name_from(username=username, first_name=first, last_name=last)
         for uid, username, first, last in rows
     }
-
-
-def member_user_ids(tenant: Tenant, *, among: Iterable[int] | None = None) -> set[int]:
-    qs = Membership.objects.filter(tenant_id=tenant.pk, user__is_active=True)
-    if among is not None:
-        qs = qs.filter(user_id__in=list(among))
-    return set(qs.values_list("user_id", flat=True))

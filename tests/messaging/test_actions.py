@@ -88,6 +88,33 @@ def test_send_to_all_is_one_tenant_event_without_count_plus_the_senders(
     assert tenant_wide.payload["message"]["recipients"] == []
 
 
+def test_send_to_all_reaches_every_other_active_member_once(
+    world: dict[str, Any], published: list[MessageEvent]
+) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.filter(pk=world["bo"].pk).update(is_active=False)
+    message = factories.send(world["ann"], world["acme"], "all")
+    # cy is in two tenants, bo is deactivated, ann sent it: only cy, once, in acme.
+    rows = list(MessageRecipient.objects.filter(message=message).values("user_id", "tenant_id"))
+    assert rows == [{"user_id": world["cy"].pk, "tenant_id": world["acme"].pk}]
+    message.refresh_from_db()
+    assert message.recipient_count == 1
+
+
+def test_send_to_all_with_nobody_else_changes_nothing(
+    world: dict[str, Any], published: list[MessageEvent]
+) -> None:
+    lonely = factories.make_tenant("lonely")
+    admin = factories.make_member(lonely, "solo", role="tenant_admin")
+    before = Message.objects.count()
+    with pytest.raises(InvalidInput) as raised:
+        factories.send(admin, lonely, "all")
+    assert raised.value.details["field"] == "recipientIds"
+    assert Message.objects.count() == before
+    assert published == []
+
+
 def test_events_wait_for_the_commit(world: dict[str, Any], published: list[MessageEvent]) -> None:
     with transaction.atomic():
         factories.send(world["bo"], world["acme"], [world["ann"]])

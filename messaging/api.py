@@ -82,7 +82,11 @@ def send(request: AuthedRequest) -> HttpResponse:
         attachment_upload_ids=upload_ids,
         media_file_ids=media_file_ids,
     )
-    return json_response(_one(request, message.pk), status=201)
+    # The sender's view of what was just stored, without reading it back: the message is
+    # the sender's own and not in their inbox (re-reading it through the visibility
+    # query joined every recipient row of a whole-tenant message).
+    sent = selectors.messages_json([selectors.ViewedMessage(message, None)], viewer=request.user)[0]
+    return json_response(sent, status=201)
 
 
 @api_view(["GET"])

@@ -102,6 +102,8 @@ def test_send_answers_201_with_the_message_object(world: dict[str, Any], api: An
     assert sorted(MessageRecipient.objects.values_list("user_id", flat=True)) == sorted(
         [world["ann"].pk, world["cy"].pk]
     )
+    # What the send answers is exactly what reading the message back gives the sender.
+    assert bo.get(f"/api/messaging/messages/{stored.pk}").json() == message
 
 
 def test_send_keeps_unicode_and_emoji_exactly(world: dict[str, Any], api: Any) -> None:
@@ -174,6 +176,7 @@ def test_send_to_all_by_a_tenant_admin_reaches_every_member_but_the_sender(
     assert message["recipientCount"] == 2
     # A whole-tenant message lists no one by name.
     assert message["recipients"] == []
+    assert api(world["ann"]).get(f"/api/messaging/messages/{message['id']}").json() == message
     assert sorted(MessageRecipient.objects.values_list("user_id", flat=True)) == sorted(
         [world["bo"].pk, world["cy"].pk]
     )

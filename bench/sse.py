@@ -96,6 +96,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds after the last broadcast for every subscriber to have every one",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="direct mode: Daphne processes sharing the streams over Redis (one per core)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/0",
+        help="Redis for --processes > 1 (the bench's own key prefix; nothing is flushed)",
+    )
     args = parser.parse_args(argv)
     if args.database_url and urlsplit(args.database_url).scheme not in {
         "postgres",
@@ -514,7 +525,7 @@ class Arrivals(asyncio.Protocol):
 @dataclass
 class Target:
     host: str
-    port: int
+    ports: list[int]  # subscriber i connects to ports[i % len(ports)]
     path: str
     event: bytes  # the event name that carries a broadcast
     cookies: list[str]  # per subscriber, "" for none
@@ -560,7 +571,7 @@ class Client:
         cookie = t.cookies[sub.index] if t.cookies else ""
         lines = [
             f"GET {t.path} HTTP/1.1",
-            f"Host: 127.0.0.1:{t.port}",
+            f"Host: 127.0.0.1:{t.ports[sub.index % len(t.ports)]}",
             "Accept: text/event-stream",
             "Cache-Control: no-cache",
         ]
@@ -607,7 +618,10 @@ class Client:
         try:
             async with self.open_gate:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(t.host, t.port, local_addr=(source, 0)), 30
+                    asyncio.open_connection(
+                        t.host, t.ports[sub.index % len(t.ports)], local_addr=(source, 0)
+                    ),
+                    30,
                 )
                 self.writers.append(writer)
                 writer.write(self._request(sub))
@@ -695,8 +709,9 @@ class Setup:
     stream_path: str
     event: bytes
     cookies: list[str]
-    server_pid: int  # the Python process whose memory is measured
+    server_pids: list[int]  # the Python processes whose memory is measured (summed)
     proxy_pgid: int = 0  # Pushpin's process group, if any
+    stream_ports: list[int] = field(default_factory=list)  # direct: every Daphne's port
     send_path: str = "/api/messaging/send"
     admin: bool = True
     # Pushpin's log: after a stream is held, Pushpin asks the upstream once more for it
@@ -763,16 +778,17 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"send failed: {response.status_code} {response.text[:200]}")
         return int(response.json()["id"]), started, ended
 
-    client = Client(Target(host, port, setup.stream_path, setup.event, setup.cookies), n, 64)
+    ports = setup.stream_ports or [port]
+    client = Client(Target(host, ports, setup.stream_path, setup.event, setup.cookies), n, 64)
     client.open_gate = asyncio.Semaphore(args.open_concurrency)
     result: dict[str, Any] = {"mode": setup.mode, "subscribers": n}
     gc.disable()  # the client's own collections would show up as latency; bounded run
     try:
         await send("warm-up")  # first-call costs (channel rows, caches) before anything counts
         await asyncio.sleep(1.0)
-        rss_before = status_field(setup.server_pid, "VmRSS")
+        rss_before = sum(status_field(pid, "VmRSS") for pid in setup.server_pids)
         proxy_before = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
-        threads_before = status_field(setup.server_pid, "Threads")
+        threads_before = sum(status_field(pid, "Threads") for pid in setup.server_pids)
         opening = time.monotonic()
         client.start()
         deadline = opening + args.open_timeout
@@ -797,7 +813,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(6.0)
         if setup.recover_log is not None:
             result["settle_s"] = await wait_recovered(setup.recover_log, client.opened, args)
-        rss_after = status_field(setup.server_pid, "VmRSS")
+        rss_after = sum(status_field(pid, "VmRSS") for pid in setup.server_pids)
         proxy_after = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
         opened = max(1, client.opened)
         result.update(
@@ -805,7 +821,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             rss_after_mb=round(rss_after / 1024, 1),
             rss_per_stream_kb=round((rss_after - rss_before) / opened, 2),
             threads_before=threads_before,
-            threads=status_field(setup.server_pid, "Threads"),
+            threads=sum(status_field(pid, "Threads") for pid in setup.server_pids),
         )
         if setup.proxy_pgid:
             result["proxy_rss_per_stream_kb"] = round((proxy_after - proxy_before) / opened, 2)
@@ -895,6 +911,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
 def summary(result: dict[str, Any]) -> str:
     keys = [
         "mode",
+        "processes",
         "subscribers",
         "opened",
         "open_s",
@@ -922,21 +939,30 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: list[str]) -> str:
-    daphne_port = free_port()
-    pushpin = start_pushpin(daphne_port, args.pushpin_message_rate) if mode == "pushpin" else None
+    processes = args.processes if mode == "direct" else 1
+    ports = [free_port() for _ in range(processes)]
+    pushpin = start_pushpin(ports[0], args.pushpin_message_rate) if mode == "pushpin" else None
     extra = {"DATABASE_URL": database_url}
     if pushpin is not None:
         extra["GRIP_URL"] = pushpin.grip_url
-    daphne: Process | None = None
+    if processes > 1:
+        # The processes relay events to each other's streams through Redis, as in a
+        # deployment of one Daphne per core; keys under a prefix of this run's own.
+        prefix = f"harbor-bench-{os.getpid()}"
+        extra.update(REDIS_URL=args.redis_url, HARBOR_REDIS_PREFIX=prefix)
+    daphnes: list[Process] = []
     try:
-        daphne = start_daphne(
-            f"daphne-{mode}",
-            daphne_port,
-            "harbor_messaging.asgi:application",
-            cwd=ROOT,
-            env=harbor_env(extra),
-        )
-        base = f"http://127.0.0.1:{daphne_port}"
+        for number, port in enumerate(ports):
+            daphnes.append(
+                start_daphne(
+                    f"daphne-{mode}" + (f"-{number + 1}" if processes > 1 else ""),
+                    port,
+                    "harbor_messaging.asgi:application",
+                    cwd=ROOT,
+                    env=harbor_env(extra),
+                )
+            )
+        base = f"http://127.0.0.1:{ports[0]}"
         proxy_pgid = 0
         if pushpin is not None:
             pushpin.start()
@@ -948,15 +974,17 @@ def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: lis
             stream_path=f"/api/messaging/stream/{TENANT_SLUG}/",
             event=b"message:new",
             cookies=[f"sessionid={k}" for k in keys],
-            server_pid=daphne.pid,
+            server_pids=[d.pid for d in daphnes],
+            stream_ports=ports if pushpin is None else [],
             proxy_pgid=proxy_pgid,
             recover_log=pushpin.workdir / "pushpin.out" if pushpin is not None else None,
         )
         result = asyncio.run(measure(setup, args))
+        result["processes"] = processes
     finally:
         if pushpin is not None:
             pushpin.stop()
-        if daphne is not None:
+        for daphne in daphnes:
             daphne.stop()
     return summary(result)
 
@@ -994,7 +1022,7 @@ def run_stock(args: argparse.Namespace) -> str:
             stream_path="/events/tenant/",
             event=b"message",
             cookies=[],
-            server_pid=daphne.pid,
+            server_pids=[daphne.pid],
             send_path="/send",
             admin=False,
         )

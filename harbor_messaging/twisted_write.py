@@ -46,11 +46,17 @@ def install() -> None:
 
     def write(self: Any, data: bytes) -> None:
         if type(data) is bytes and data and _idle(self):
-            sent = self.writeSomeData(data)
-            if isinstance(sent, int) and sent >= 0:
-                if sent == len(data):
-                    return
-                data = data[sent:]
+            # tcp.Connection.writeSomeData is this send, behind a memoryview slice and an
+            # EINTR loop Python itself does since 3.5; per write to thousands of streams
+            # that wrapping counted. Would-block and errors: the buffered way, whose
+            # doWrite reports a lost connection as Twisted always does.
+            try:
+                sent = self.socket.send(data)
+            except OSError:
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
         buffered_write(self, data)
 
     def write_sequence(self: Any, iovec: Iterable[bytes]) -> None:

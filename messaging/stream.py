@@ -229,12 +229,12 @@ class StreamListener(Listener):  # type: ignore[misc]
             or item.id is None
         ):
             return False
-        last = int(live_ids[channel])
-        if int(item.id) <= last:
-            return True  # Already sent (read from storage before it came live).
-        if int(item.id) != last + 1:
-            return False  # A gap: the task reads the missing ones from storage.
         previous = live_ids[channel]
+        last, event_id = int(previous), int(item.id)
+        if event_id <= last:
+            return True  # Already sent (read from storage before it came live).
+        if event_id != last + 1:
+            return False  # A gap: the task reads the missing ones from storage.
         live_ids[channel] = item.id
         if _for_listener(item, self.user_id):
             head, tail = _framing(item)

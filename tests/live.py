@@ -143,3 +143,15 @@ def login(base_url: str, username: str, password: str) -> httpx.Client:
         raise AssertionError(f"login failed for {username}: {response.status_code}")
     client.headers["X-CSRFToken"] = client.cookies.get("csrftoken") or ""
     return client
+
+
+def send_message(
+    client: httpx.Client, tenant: str, recipients: list[int] | str, body: str, subject: str = ""
+) -> int:
+    """POST /api/messaging/send as a page would; the new message's id (asserts a 201)."""
+    response = client.post(
+        "/api/messaging/send",
+        json={"tenantId": tenant, "recipientIds": recipients, "subject": subject, "body": body},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from harbor_messaging.tenants.actions import do_create_global_admin
 from harbor_messaging.tenants.models import Membership
 from tests import factories
-from tests.live import DaphneServer, login
+from tests.live import DaphneServer, login, send_message
 from tests.sse import SSEStream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
@@ -200,16 +200,7 @@ def test_streams_whose_access_ended_otherwise_are_ended_by_the_bulk_recheck(
             assert not kept.closed.is_set()
             # The stream that stayed open still gets what is sent.
             bo = login(server.url, "bo", factories.PASSWORD)
-            r = bo.post(
-                "/api/messaging/send",
-                json={
-                    "tenantId": "acme",
-                    "recipientIds": [world["ann"].pk],
-                    "subject": "s",
-                    "body": "still here",
-                },
-            )
-            assert r.status_code == 201, r.text
+            send_message(bo, "acme", [world["ann"].pk], "still here")
             (event,) = kept.take(1, timeout=5)
             assert event.event == "message:new"
             assert event.data["data"]["payload"]["message"]["body"] == "still here"

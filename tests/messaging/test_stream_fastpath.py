@@ -12,7 +12,7 @@ from harbor_messaging.tenants.actions import do_create_global_admin
 from messaging.stream import StreamListener
 from messaging.stream_storage import stream_event
 from tests import factories
-from tests.live import login
+from tests.live import login, send_message
 from tests.sse import SSEStream
 
 T, U = "t-acme", "u-7-acme"
@@ -94,19 +94,7 @@ def test_live_events_go_straight_out_in_order(world: dict[str, Any], live_daphne
     bo = login(live_daphne.url, "bo", factories.PASSWORD)
     before = ops.get("/api/ops/streams").json()["liveDeliveries"]
     with SSEStream(ann, "/api/messaging/stream/acme/") as stream:
-        sent = []
-        for n in range(5):
-            r = bo.post(
-                "/api/messaging/send",
-                json={
-                    "tenantId": "acme",
-                    "recipientIds": [world["ann"].pk],
-                    "subject": f"n{n}",
-                    "body": "x",
-                },
-            )
-            assert r.status_code == 201, r.text
-            sent.append(r.json()["id"])
+        sent = [send_message(bo, "acme", [world["ann"].pk], "x", f"n{n}") for n in range(5)]
         got = stream.take(5)
         assert [e.data["data"]["messageId"] for e in got] == sent
         assert [e.data["data"]["payload"]["unreadCount"] for e in got] == [1, 2, 3, 4, 5]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
+from django.db import connection
 
 from harbor_messaging.errors import NotFound
 from messaging.models import Message
@@ -50,6 +51,16 @@ def attachment_json(
     }
 
 
+# Plain SQL, the same on SQLite and PostgreSQL: through the ORM, setting this query up and
+# compiling it took longer than running it (~1 ms a page on PostgreSQL, 0.2-0.4 ms of it
+# the database's).
+_ATTACHMENTS_SQL = (
+    f"SELECT {', '.join('a.' + name for name in AttachmentRow._fields)}, f.thumbnail"
+    " FROM attachments_messageattachment a JOIN media_mediafile f ON f.id = a.media_file_id"
+    " WHERE a.message_id IN ({marks}) ORDER BY a.message_id, a.id"
+)
+
+
 def attachments_by_message(message_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """The attachment objects of messages that have any, in one query (none for no ids).
 
@@ -59,14 +70,14 @@ def attachments_by_message(message_ids: Iterable[int]) -> dict[int, list[dict[st
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return out
-    # Columns, not instances: two model instances a row were most of this query's time.
-    rows = (
-        MessageAttachment.objects.filter(message_id__in=ids)
-        .order_by("message_id", "id")
-        .values_list(*AttachmentRow._fields, "media_file__thumbnail")
-    )
-    for *fields, thumbnail in rows:
-        row = AttachmentRow(*fields)
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTACHMENTS_SQL.format(marks=", ".join(["%s"] * len(ids))), ids)
+        rows = cursor.fetchall()
+    for *fields, created_at, thumbnail in rows:
+        # SQLite gives back the stored UTC time naive (the ORM makes it aware the same way).
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=dt.UTC)
+        row = AttachmentRow._make((*fields, created_at))
         out[row.message_id].append(attachment_json(row, has_thumbnail=bool(thumbnail)))
     return out
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+from django.db import connection
 from django.urls import reverse
 
 from messaging.serialization import iso
@@ -32,6 +34,9 @@ def warnings_for(info: LinkInfo, *shown: str) -> list[str]:
     return warnings
 
 
+# A URL's LinkInfo depends on the URL alone (LinkInfo is frozen), and the same URLs come
+# back page after page: inspecting one (IDNA, the script checks) took 40–100 µs.
+@lru_cache(maxsize=4096)
 def _info(url: str) -> LinkInfo | None:
     try:
         return inspect_url(url)
@@ -39,7 +44,21 @@ def _info(url: str) -> LinkInfo | None:
         return None
 
 
-def link_json(link: MessageLink) -> dict[str, Any]:
+class LinkRow(NamedTuple):
+    """A page's link as link_json reads it: its columns, no model instance."""
+
+    message_id: int
+    url: str
+    normalized_url: str
+    domain: str
+    status: str
+    title: str
+    description: str
+    site_name: str
+    thumbnail_url: str
+
+
+def link_json(link: MessageLink | LinkRow) -> dict[str, Any]:
     info = _info(link.url) or _info(link.normalized_url)
     shows = link.status == MessageLink.Status.READY
     warnings: list[str] = []
@@ -59,13 +78,26 @@ def link_json(link: MessageLink) -> dict[str, Any]:
     }
 
 
+# Plain SQL, the same on SQLite and PostgreSQL: through the ORM, setting this query up and
+# compiling it took longer than running it (~1 ms a page on PostgreSQL, 0.2-0.4 ms of it
+# the database's).
+_LINKS_SQL = (
+    f"SELECT {', '.join(LinkRow._fields)} FROM linkpreview_messagelink"
+    " WHERE message_id IN ({marks}) ORDER BY message_id, position"
+)
+
+
 def links_by_message(message_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each message's links, in body order, in one query."""
+    """Each message's links, in body order, in one query (none for no ids)."""
     ids = list(message_ids)
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return out
-    for link in MessageLink.objects.filter(message_id__in=ids).order_by("message_id", "position"):
+    with connection.cursor() as cursor:
+        cursor.execute(_LINKS_SQL.format(marks=", ".join(["%s"] * len(ids))), ids)
+        rows = cursor.fetchall()
+    for row in rows:
+        link = LinkRow(*row)
         out[link.message_id].append(link_json(link))
     return out
 

@@ -81,8 +81,7 @@ def _deliver_on_loop(batch: list[Delivery]) -> None:
     written = 0
     with manager.lock:
         for listener, channel, event in batch:
-            write_now = getattr(listener, "write_now", None)
-            if write_now is not None and write_now(channel, event):
+            if listener.write_now(channel, event):
                 written += 1
                 continue
             items = listener.channel_items.setdefault(channel, [])

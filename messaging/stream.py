@@ -301,13 +301,12 @@ async def event_stream(
                 continue
             reread = False
             while not reread:
-                with manager.lock:
-                    if not (listener.channel_items or listener.overflow or listener.error):
-                        # While we wait, live events may be written out without us.
-                        listener.live_ids = last_ids
-                timed_out = False
                 if listener.writer is not None:
-                    # Keep-alives come from the housekeeper, like live events.
+                    with manager.lock:
+                        if not (listener.channel_items or listener.overflow or listener.error):
+                            # While we wait, live events (and the housekeeper's keep-alives)
+                            # may be written out without us.
+                            listener.live_ids = last_ids
                     await listener.aevent.wait()
                 else:
                     try:
@@ -315,13 +314,10 @@ async def event_stream(
                         async with asyncio.timeout(settings.HARBOR_STREAM_KEEPALIVE_SECONDS):
                             await listener.aevent.wait()
                     except TimeoutError:
-                        timed_out = True
+                        yield KEEP_ALIVE
+                        continue
                 with manager.lock:
                     listener.live_ids = None
-                if timed_out:
-                    yield KEEP_ALIVE
-                    continue
-                with manager.lock:
                     if listener.gone:
                         return
                     channel_items = listener.channel_items

@@ -21,6 +21,21 @@ _lock = threading.RLock()
 _sessions: dict[tuple[Any, ...], Any] = {}
 
 
+def _made_under_lock(name: str, per_thread: str) -> Any:
+    """S3Storage's per-thread resource property ``name``, made under the lock the first
+    time in each thread (``per_thread``: django-storages' thread-local it is kept in)."""
+    make = getattr(S3Storage, name).fget
+
+    def get(self: Any) -> Any:
+        found = getattr(getattr(self, per_thread), "connection", None)
+        if found is not None:
+            return found
+        with _lock:
+            return make(self)
+
+    return property(get)
+
+
 class SharedSessionS3Storage(S3Storage):  # type: ignore[misc]
     def _create_session(self) -> Any:
         key = (self.session_profile, self.access_key, self.secret_key, self.security_token)
@@ -30,18 +45,5 @@ class SharedSessionS3Storage(S3Storage):  # type: ignore[misc]
                 session = _sessions[key] = super()._create_session()
         return session
 
-    @property
-    def connection(self) -> Any:
-        found = getattr(self._connections, "connection", None)
-        if found is not None:
-            return found
-        with _lock:
-            return super().connection
-
-    @property
-    def unsigned_connection(self) -> Any:
-        found = getattr(self._unsigned_connections, "connection", None)
-        if found is not None:
-            return found
-        with _lock:
-            return super().unsigned_connection
+    connection = _made_under_lock("connection", "_connections")
+    unsigned_connection = _made_under_lock("unsigned_connection", "_unsigned_connections")

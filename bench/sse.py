@@ -333,7 +333,9 @@ def _server_url(url: str, database: str) -> str:
 def _pg_admin(url: str, statement: str) -> None:
     import psycopg
 
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+    # The server's own options (?pool=, ?conn_max_age=) are Django's, not libpq's.
+    admin = urlunsplit(urlsplit(_server_url(url, "postgres"))._replace(query=""))
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(statement)
 
 

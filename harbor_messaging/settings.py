@@ -58,7 +58,19 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
             "TEST": {"NAME": str(name.with_name("test_" + name.name))},
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = dict(parse_qsl(parts.query))
+        options: dict[str, Any] = dict(parse_qsl(parts.query))
+        conn_max_age = int(options.pop("conn_max_age", "0"))
+        pool = options.pop("pool", "0")
+        if not (pool.isdigit() or pool.lower() in {"true", "yes", "on", "false", "no", "off"}):
+            raise ImproperlyConfigured(f"DATABASE_URL: pool={pool!r} is not a number or a yes/no")
+        if pool.lower() not in {"0", "false", "no", "off"}:
+            # Under ASGI each request's sync code runs in a thread of its own, so
+            # conn_max_age cannot keep connections: without a pool every request opens one
+            # (~2.5 ms and a server process forked on loopback). ?pool=N keeps up to N.
+            if conn_max_age:
+                raise ImproperlyConfigured("DATABASE_URL: pool and conn_max_age exclude each other")
+            size = 20 if pool.lower() in {"1", "true", "yes", "on"} else int(pool)
+            options["pool"] = {"min_size": min(4, size), "max_size": size, "timeout": 10}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",
@@ -66,7 +78,7 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": int(options.pop("conn_max_age", "0")),
+            "CONN_MAX_AGE": conn_max_age,
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }

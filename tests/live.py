@@ -36,7 +36,8 @@ def database_url_for_tests() -> str:
         auth += ":" + db["PASSWORD"]
     host = db["HOST"] or "127.0.0.1"
     port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+    # Servers under test run as docs/deploy.md recommends: with Django's connection pool.
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}?pool=8"
 
 
 class DaphneServer:

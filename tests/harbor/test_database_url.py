@@ -1,0 +1,42 @@
+"""DATABASE_URL's PostgreSQL options: conn_max_age and Django's connection pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from harbor_messaging.settings import _database_from_url
+
+DATA = Path("/tmp")
+
+
+def test_no_pool_by_default_and_libpq_options_pass_through() -> None:
+    db = _database_from_url("postgres://u:p%40ss@db:5433/harbor?sslmode=require", DATA)
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "harbor",
+        "u",
+        "p@ss",
+        "db",
+        "5433",
+    )
+    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "size"), [("1", 20), ("true", 20), ("on", 20), ("8", 8), ("0", None), ("no", None)]
+)
+def test_pool_takes_a_size_or_a_yes(value: str, size: int | None) -> None:
+    db = _database_from_url(f"postgres://u@db/harbor?pool={value}", DATA)
+    if size is None:
+        assert "pool" not in db["OPTIONS"]
+    else:
+        assert db["OPTIONS"]["pool"] == {"min_size": min(4, size), "max_size": size, "timeout": 10}
+
+
+@pytest.mark.parametrize("query", ["pool=lots", "pool=8&conn_max_age=60", "pool=-3"])
+def test_a_pool_setting_that_cannot_work_is_refused(query: str) -> None:
+    with pytest.raises(ImproperlyConfigured):
+        _database_from_url(f"postgres://u@db/harbor?{query}", DATA)

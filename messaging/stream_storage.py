@@ -13,8 +13,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_eventstream.event import Event
 from django_eventstream.storage import EventDoesNotExist, StorageBase
@@ -51,59 +52,87 @@ def stream_event(
     return event
 
 
-def _lock_channels(names: Iterable[str]) -> dict[str, StreamChannel]:
-    """Lock the counters, creating missing ones; sorted so two senders never deadlock."""
-    wanted = sorted(set(names))
-    existing = {
-        c.name: c for c in StreamChannel.objects.select_for_update().filter(name__in=wanted)
-    }
-    for name in wanted:
-        if name in existing:
-            continue
-        try:
-            with transaction.atomic():
-                StreamChannel.objects.create(name=name)
-        except IntegrityError:
-            pass  # Another sender made it first; the lock below waits for them.
-        existing[name] = StreamChannel.objects.select_for_update().get(name=name)
-    return existing
+# Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+BATCH = 1000
+
+
+def _take_ids(counts: dict[str, int]) -> dict[str, int]:
+    """Add ``counts`` to the channels' counters, creating missing ones; their new last ids.
+
+    One upsert per batch: the row of an existing channel is locked and bumped, a new one
+    inserted, in the same statement. Names go in sorted and the rows of a VALUES list are
+    taken in order, so two senders lock shared channels in the same order and never
+    deadlock; a sender that meets another's uncommitted row waits for it and then bumps
+    what it committed, so ids stay gapless and commit in order within a channel.
+    """
+    quote = connection.ops.quote_name
+    table = quote(StreamChannel._meta.db_table)
+    names = sorted(counts)
+    last_ids: dict[str, int] = {}
+    for start in range(0, len(names), BATCH):
+        batch = names[start : start + BATCH]
+        params: list[Any] = []
+        for name in batch:
+            params += [name, counts[name]]
+        rows = ", ".join(["(%s, %s, 0)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (name, last_id, trimmed_through) VALUES {rows} "
+                f"ON CONFLICT (name) DO UPDATE SET last_id = {table}.last_id + excluded.last_id "
+                "RETURNING name, last_id",
+                params,
+            )
+            last_ids.update(cursor.fetchall())
+    return last_ids
+
+
+def _insert_events(stored: list[StoredEvent]) -> dict[tuple[str, int], int]:
+    """The events' rows, in multi-row INSERTs in the order given; their row ids."""
+    quote = connection.ops.quote_name
+    table = quote(StreamEvent._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    seqs: dict[tuple[str, int], int] = {}
+    for start in range(0, len(stored), BATCH):
+        batch = stored[start : start + BATCH]
+        params: list[Any] = []
+        for s in batch:
+            params += [s.channel, s.eid, s.type, s.data, s.skip_user_id, created]
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (channel, eid, type, data, skip_user_id, created_at) "
+                f"VALUES {rows} RETURNING channel, eid, id",
+                params,
+            )
+            seqs.update(((channel, eid), pk) for channel, eid, pk in cursor.fetchall())
+    return seqs
 
 
 def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredEvent]:
-    """Store (channel, type, data, skip_user_id) items in order; returns them with ids."""
+    """Store (channel, type, data, skip_user_id) items in order; returns them with ids.
+
+    Two statements however many channels: the counters' upsert, then the events. Inside
+    a send's transaction no savepoint is taken: a failure here fails the whole send, whose
+    transaction rolls the counters back with everything else.
+    """
     if not items:
         return []
-    with transaction.atomic():
-        channels = _lock_channels(item[0] for item in items)
-        next_id = {name: c.last_id for name, c in channels.items()}
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        counts[item[0]] += 1
+    with transaction.atomic(savepoint=False):
+        last_ids = _take_ids(counts)
+        # A channel's items take the ids up to its new last id, in the order given.
+        next_id = {name: last_ids[name] - n for name, n in counts.items()}
         stored: list[StoredEvent] = []
         for channel, event_type, data, skip_user_id in items:
             next_id[channel] += 1
             stored.append(StoredEvent(channel, next_id[channel], event_type, data, skip_user_id))
-        rows = StreamEvent.objects.bulk_create(
-            [
-                StreamEvent(
-                    channel=s.channel,
-                    eid=s.eid,
-                    type=s.type,
-                    data=s.data,
-                    skip_user_id=s.skip_user_id,
-                )
-                for s in stored
-            ],
-            batch_size=1000,
-        )
-        stored = [
-            StoredEvent(s.channel, s.eid, s.type, s.data, s.skip_user_id, row.pk or 0)
-            for s, row in zip(stored, rows, strict=True)
-        ]
-        by_value: dict[int, list[int]] = defaultdict(list)
-        for name, value in next_id.items():
-            if value != channels[name].last_id:
-                by_value[value].append(channels[name].pk)
-        for value, pks in by_value.items():
-            StreamChannel.objects.filter(pk__in=pks).update(last_id=value)
-    return stored
+        seqs = _insert_events(stored)
+    return [
+        StoredEvent(s.channel, s.eid, s.type, s.data, s.skip_user_id, seqs[(s.channel, s.eid)])
+        for s in stored
+    ]
 
 
 def current_ids(names: Iterable[str]) -> dict[str, int]:
@@ -129,7 +158,8 @@ def trim_events(*, older_than: dt.timedelta = RETENTION, batch: int = 5000) -> i
         for _, channel, eid in rows:
             highest[channel] = max(eid, highest.get(channel, 0))
         with transaction.atomic():
-            for channel, eid in highest.items():
+            # In name order, as senders lock them, so a trim and a send never deadlock.
+            for channel, eid in sorted(highest.items()):
                 StreamChannel.objects.filter(name=channel, trimmed_through__lt=eid).update(
                     trimmed_through=eid
                 )

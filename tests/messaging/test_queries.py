@@ -215,3 +215,25 @@ def test_the_stored_recipients_are_what_the_recipient_rows_give(world: dict[str,
         {"id": cy.pk, "name": "Cy Okafor"},
         {"id": ann.pk, "name": "Ann Lee"},
     ]
+
+
+def _send_statements(world: dict[str, Any]) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        factories.send(world["bo"], world["acme"], [world["ann"], world["cy"]], body="two")
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_send_to_two_recipients_costs_the_same_few_statements_every_time(
+    world: dict[str, Any],
+) -> None:
+    # The member check, the message, its recipient rows, the unread counts for the events,
+    # then the event store: one upsert of the three channels' counters, one insert of the
+    # three events. The first send makes the channels, in the same upsert.
+    first = _send_statements(world)
+    steady = _send_statements(world)
+    assert len(first) == len(steady)
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
+    assert len([sql for sql in steady if not sql.startswith(control)]) == 7
+    # The test's transaction makes the send's own atomic block a savepoint; nothing inside
+    # the send takes another.
+    assert len([sql for sql in steady if sql.startswith("SAVEPOINT")]) == 1

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
-from django.db import connection
 
+from harbor_messaging import sql
 from harbor_messaging.errors import NotFound
 from messaging.models import Message
 from messaging.selectors import message_for_viewer
@@ -70,10 +70,9 @@ def attachments_by_message(message_ids: Iterable[int]) -> dict[int, list[dict[st
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return out
-    with connection.cursor() as cursor:
-        cursor.execute(_ATTACHMENTS_SQL.format(marks=", ".join(["%s"] * len(ids))), ids)
-        rows = cursor.fetchall()
-    for *fields, created_at, thumbnail in rows:
+    for *fields, created_at, thumbnail in sql.fetch(
+        _ATTACHMENTS_SQL.format(marks=sql.marks(ids)), ids
+    ):
         # SQLite gives back the stored UTC time naive (the ORM makes it aware the same way).
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=dt.UTC)

@@ -60,16 +60,19 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         options: dict[str, Any] = dict(parse_qsl(parts.query))
         conn_max_age = int(options.pop("conn_max_age", "0"))
-        pool = options.pop("pool", "0")
-        if not (pool.isdigit() or pool.lower() in {"true", "yes", "on", "false", "no", "off"}):
+        pool = options.pop("pool", "0").lower()
+        # ?pool=yes (or 1) is a pool of 20, ?pool=N one of N, ?pool=no (or 0) none.
+        size = {"1": 20, "true": 20, "yes": 20, "on": 20, "false": 0, "no": 0, "off": 0}.get(
+            pool, int(pool) if pool.isdigit() else -1
+        )
+        if size < 0:
             raise ImproperlyConfigured(f"DATABASE_URL: pool={pool!r} is not a number or a yes/no")
-        if pool.lower() not in {"0", "false", "no", "off"}:
+        if size:
             # Under ASGI each request's sync code runs in a thread of its own, so
             # conn_max_age cannot keep connections: without a pool every request opens one
             # (~2.5 ms and a server process forked on loopback). ?pool=N keeps up to N.
             if conn_max_age:
                 raise ImproperlyConfigured("DATABASE_URL: pool and conn_max_age exclude each other")
-            size = 20 if pool.lower() in {"1", "true", "yes", "on"} else int(pool)
             options["pool"] = {"min_size": min(4, size), "max_size": size, "timeout": 10}
         return {
             "ENGINE": "django.db.backends.postgresql",

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from django.db import connection
 from django.urls import reverse
 
+from harbor_messaging import sql
 from messaging.serialization import iso
 
 from .inspection import TEXT_MISMATCH, InvalidUrl, LinkInfo, inspect_url, names_another_domain
@@ -93,10 +93,7 @@ def links_by_message(message_ids: Iterable[int]) -> dict[int, list[dict[str, Any
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return out
-    with connection.cursor() as cursor:
-        cursor.execute(_LINKS_SQL.format(marks=", ".join(["%s"] * len(ids))), ids)
-        rows = cursor.fetchall()
-    for row in rows:
+    for row in sql.fetch(_LINKS_SQL.format(marks=sql.marks(ids)), ids):
         link = LinkRow(*row)
         out[link.message_id].append(link_json(link))
     return out

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from harbor_messaging import sql
 from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
@@ -33,7 +34,6 @@ from .selectors import (
 from .serialization import iso
 
 ALL = "all"
-BULK_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -136,17 +136,10 @@ def _insert_deliveries(*, message: Message, tenant: Tenant, user_ids: list[int])
     """
     table = connection.ops.quote_name(MessageRecipient._meta.db_table)
     created = connection.ops.adapt_datetimefield_value(message.created_at)
-    for start in range(0, len(user_ids), BULK_BATCH):
-        batch = user_ids[start : start + BULK_BATCH]
-        rows = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-        params: list[Any] = []
-        for uid in batch:
-            params += [message.pk, uid, tenant.pk, created]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) VALUES {rows}",
-                params,
-            )
+    sql.insert_rows(
+        f"{table} (message_id, user_id, tenant_id, created_at)",
+        [(message.pk, uid, tenant.pk, created) for uid in user_ids],
+    )
 
 
 def insert_member_deliveries(*, message: Message, tenant: Tenant, sender_id: int) -> int:

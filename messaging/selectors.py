@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from harbor_messaging import sql
 from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
@@ -311,11 +311,7 @@ def unread_counts_for_users(user_ids: Iterable[int], tenant: Tenant) -> dict[int
     counts = dict.fromkeys(ids, 0)
     if not ids:
         return counts
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _UNREAD_COUNTS_SQL.format(marks=", ".join(["%s"] * len(ids))), [*ids, tenant.pk]
-        )
-        counts.update(cursor.fetchall())
+    counts.update(sql.fetch(_UNREAD_COUNTS_SQL.format(marks=sql.marks(ids)), [*ids, tenant.pk]))
     return counts
 
 
@@ -402,11 +398,7 @@ def member_names(tenant: Tenant, *, among: Iterable[int]) -> dict[int, str]:
     ids = list(among)
     if not ids:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MEMBER_NAMES_SQL.format(marks=", ".join(["%s"] * len(ids))), [tenant.pk, True, *ids]
-        )
-        rows = cursor.fetchall()
+    rows = sql.fetch(_MEMBER_NAMES_SQL.format(marks=sql.marks(ids)), [tenant.pk, True, *ids])
     return {
         uid: name_from(username=username, first_name=first, last_name=last)
         for uid, username, first, last in rows

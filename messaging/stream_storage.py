@@ -13,12 +13,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django_eventstream.event import Event
 from django_eventstream.storage import EventDoesNotExist, StorageBase
+
+from harbor_messaging import sql
 
 from .models import StreamChannel, StreamEvent
 
@@ -52,10 +53,6 @@ def stream_event(
     return event
 
 
-# Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-BATCH = 1000
-
-
 def _take_ids(counts: dict[str, int]) -> dict[str, int]:
     """Add ``counts`` to the channels' counters, creating missing ones; their new last ids.
 
@@ -65,47 +62,26 @@ def _take_ids(counts: dict[str, int]) -> dict[str, int]:
     deadlock; a sender that meets another's uncommitted row waits for it and then bumps
     what it committed, so ids stay gapless and commit in order within a channel.
     """
-    quote = connection.ops.quote_name
-    table = quote(StreamChannel._meta.db_table)
-    names = sorted(counts)
-    last_ids: dict[str, int] = {}
-    for start in range(0, len(names), BATCH):
-        batch = names[start : start + BATCH]
-        params: list[Any] = []
-        for name in batch:
-            params += [name, counts[name]]
-        rows = ", ".join(["(%s, %s, 0)"] * len(batch))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (name, last_id, trimmed_through) VALUES {rows} "
-                f"ON CONFLICT (name) DO UPDATE SET last_id = {table}.last_id + excluded.last_id "
-                "RETURNING name, last_id",
-                params,
-            )
-            last_ids.update(cursor.fetchall())
-    return last_ids
+    table = connection.ops.quote_name(StreamChannel._meta.db_table)
+    returned = sql.insert_rows(
+        f"{table} (name, last_id, trimmed_through)",
+        [(name, counts[name], 0) for name in sorted(counts)],
+        tail=f"ON CONFLICT (name) DO UPDATE SET last_id = {table}.last_id + excluded.last_id "
+        "RETURNING name, last_id",
+    )
+    return dict(returned)
 
 
 def _insert_events(stored: list[StoredEvent]) -> dict[tuple[str, int], int]:
     """The events' rows, in multi-row INSERTs in the order given; their row ids."""
-    quote = connection.ops.quote_name
-    table = quote(StreamEvent._meta.db_table)
+    table = connection.ops.quote_name(StreamEvent._meta.db_table)
     created = connection.ops.adapt_datetimefield_value(timezone.now())
-    seqs: dict[tuple[str, int], int] = {}
-    for start in range(0, len(stored), BATCH):
-        batch = stored[start : start + BATCH]
-        params: list[Any] = []
-        for s in batch:
-            params += [s.channel, s.eid, s.type, s.data, s.skip_user_id, created]
-        rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (channel, eid, type, data, skip_user_id, created_at) "
-                f"VALUES {rows} RETURNING channel, eid, id",
-                params,
-            )
-            seqs.update(((channel, eid), pk) for channel, eid, pk in cursor.fetchall())
-    return seqs
+    returned = sql.insert_rows(
+        f"{table} (channel, eid, type, data, skip_user_id, created_at)",
+        [(s.channel, s.eid, s.type, s.data, s.skip_user_id, created) for s in stored],
+        tail="RETURNING channel, eid, id",
+    )
+    return {(channel, eid): pk for channel, eid, pk in returned}
 
 
 def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredEvent]:

@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from attachments import actions
 from attachments.models import MessageAttachment
 from harbor_messaging.media.models import MediaFile
 from messaging.models import Message
 from tests import factories
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,27 +36,6 @@ def _library(owner: Any, tenant: Any, n: int) -> list[MediaFile]:
             for i in range(n)
         ]
     )
-
-
-def _run(workers: list[Any]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(workers))
-
-    def wrap(work: Any) -> None:
-        try:
-            start.wait()
-            work()
-        except BaseException as exc:  # collected and re-raised by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=wrap, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
@@ -83,14 +62,14 @@ def test_counts_stay_exact_under_concurrent_adds_and_removes(
         return lambda: actions.do_remove_attachment(user=ann, attachment_id=attachment_id)
 
     workers = [adder(batch) for batch in adds] + [remover(a.pk) for a in first]
-    assert _run(workers) == []
+    assert run_together(workers) == []
     message.refresh_from_db()
     assert MessageAttachment.objects.filter(message=message).count() == 16
     assert message.attachment_count == 16 and message.has_attachments
 
     # Everything off again at once, each attachment removed by two racing requests.
     ids = list(MessageAttachment.objects.filter(message=message).values_list("pk", flat=True))
-    errors = _run([remover(i) for i in ids] * 2)
+    errors = run_together([remover(i) for i in ids] * 2)
     assert len(errors) == len(ids)  # the loser of each pair is told it is gone (404)
     assert {type(e).__name__ for e in errors} == {"NotFound"}
     message.refresh_from_db()

@@ -15,6 +15,7 @@ from messaging import stream_storage
 from messaging.models import StreamChannel, StreamEvent
 from messaging.stream_storage import HarborEventStorage, append_events
 from tests import factories
+from tests.threads import run_together
 
 
 def _eids_by_row_order(channel: str) -> list[int]:
@@ -92,28 +93,6 @@ def test_outside_a_transaction_a_failed_store_takes_no_ids(monkeypatch: Any) -> 
     assert HarborEventStorage().append_event("u-2-acme", "message:new", "{}").id == 2
 
 
-def _run(workers: list[Any]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(workers))
-
-    def wrap(work: Any) -> None:
-        try:
-            start.wait()
-            work()
-        except BaseException as exc:  # collected and asserted on by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=wrap, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a sender never finished"
-    return errors
-
-
 class Reader(threading.Thread):
     """Reads a channel while it is written, as a reconnecting stream does: each time from
     the last id it was given, until told to stop (and once more after that)."""
@@ -163,7 +142,7 @@ def test_racing_stores_on_shared_channels_give_gapless_ordered_ids_and_no_deadlo
     reader = Reader(names[0])
     reader.start()
     # A deadlock would surface as an error of one of the senders (PostgreSQL breaks it).
-    assert _run([sender(i) for i in range(6)]) == []
+    assert run_together([sender(i) for i in range(6)], timeout=120) == []
     reader.stop.set()
     reader.join(timeout=60)
     total = 0
@@ -190,7 +169,7 @@ def test_racing_sends_to_overlapping_recipients_keep_every_channel_gapless(
         others = [p for p in people if p.pk != me.pk]
         return lambda: [factories.send(me, acme, others, body=f"race {i}") for i in range(15)]
 
-    assert _run([sender(p) for p in people]) == []
+    assert run_together([sender(p) for p in people], timeout=120) == []
     for person in people:
         name = f"u-{person.pk}-acme"
         # Each of the 45 sends is on its sender's channel and its two recipients'.

@@ -233,6 +233,9 @@ HARBOR_STREAM_RECHECK_SECONDS = float(os.environ.get("HARBOR_STREAM_RECHECK_SECO
 # thousands of open streams Python's own schedule paused for a second every few seconds.
 # 0 turns that off.
 HARBOR_GC_FULL_SECONDS = float(os.environ.get("HARBOR_GC_FULL_SECONDS", "600"))
+# Through Pushpin: each held stream re-fetches its next link (and so is checked again)
+# once in [this, twice this) seconds, spread so Pushpin's ten-a-second queue stays short.
+HARBOR_GRIP_REFRESH_SECONDS = int(os.environ.get("HARBOR_GRIP_REFRESH_SECONDS", "3600"))
 
 EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "messaging.channels.HarborChannelManager"

@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import jwt
 from django.conf import settings
 
 from .stream_storage import StoredEvent
 
 logger = logging.getLogger(__name__)
 
+# What the next link's es-meta must outlive beyond its refresh: Pushpin queues refreshes
+# and makes them at ten a second, so one may come well after its timeout.
+REFRESH_MARGIN_SECONDS = 3600
+
+_rng = random.SystemRandom()
+
 
 def enabled() -> bool:
     return bool(settings.GRIP_URL)
+
+
+def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
+    """Give the stream's next link a refresh time of its own; the timeout it chose.
+
+    Pushpin re-fetches a held stream's next link when the link's timeout has passed (120 s
+    when it names none), and streams with the same timeout share one timer: at the
+    default, every stream was re-fetched together every two minutes, through a queue that
+    Pushpin drains at ten a second, and a stream waiting in it gets nothing live. Past
+    about 1,200 streams the queue never emptied (docs/performance.md). A timeout drawn
+    from [HARBOR_GRIP_REFRESH_SECONDS, twice that) spreads the refreshes out (10,000
+    streams at the default: under three a second). The link's es-meta (django-eventstream
+    signs it for an hour) is signed again to outlive its refresh. A member removed from
+    the tenant loses the stream at once by a kick (messaging/access.py); the refresh,
+    which checks again, is only the fallback.
+    """
+    base = max(60, int(settings.HARBOR_GRIP_REFRESH_SECONDS))
+    timeout = base + _rng.randrange(base)
+    parts = urlsplit(instruct.next_link)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    key = settings.SECRET_KEY.encode("utf-8")
+    expires = int(now if now is not None else time.time()) + timeout + REFRESH_MARGIN_SECONDS
+    signed = []
+    for name, value in query:
+        if name == "es-meta":
+            claims = jwt.decode(value, key, algorithms=["HS256"])
+            value = jwt.encode(dict(claims, exp=expires), key, algorithm="HS256")
+        signed.append((name, value))
+    instruct.next_link = urlunsplit(parts._replace(query=urlencode(signed)))
+    instruct.next_link_timeout = timeout
+    return timeout
 
 
 def publish(stored: list[StoredEvent]) -> None:

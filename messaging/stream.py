@@ -529,6 +529,7 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
         response: HttpResponse = get_events(event_request).to_grip_response(request)
     except EventPermissionError as exc:
         raise Forbidden("You are not a member of this tenant.") from exc
+    grip.spread_refresh(request.grip.instruct)
     add_default_headers(response, request=request)
     return response
 

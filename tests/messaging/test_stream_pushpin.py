@@ -94,3 +94,51 @@ def test_unauthorised_streams_are_refused_through_pushpin(
     assert httpx.get(proxy.url + PATH, timeout=5).status_code == 401
     dee = login(proxy.url, "dee", factories.PASSWORD)
     assert dee.get(PATH).status_code == 403
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the test key
+def test_next_links_refresh_at_spread_times_with_tokens_that_outlive_them(
+    world: dict[str, Any], pushpin: tuple[PushpinServer, DaphneServer]
+) -> None:
+    """Spoken to Daphne as Pushpin speaks (a signed Grip-Sig): the stream's next link names
+    a timeout of its own, so Pushpin's refreshes do not all come at once, and its es-meta
+    outlives that timeout; Pushpin's follow-up with it is answered with a hold."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import jwt
+    from django.conf import settings
+
+    _, server = pushpin
+    ann = login(server.url, "ann", factories.PASSWORD)
+
+    def as_pushpin(path: str) -> Any:
+        sig = jwt.encode(
+            {"iss": "pushpin", "exp": int(time.time()) + 60}, PushpinServer.SIG_KEY, "HS256"
+        )
+        return ann.get(path, headers={"Grip-Sig": sig, "Accept": "text/event-stream"})
+
+    base = settings.HARBOR_GRIP_REFRESH_SECONDS
+    timeouts = set()
+    for _ in range(5):
+        started = time.time()
+        r = as_pushpin(PATH)
+        assert r.status_code == 200, r.text
+        assert r.headers["Grip-Hold"] == "stream"
+        link, *params = [p.strip() for p in r.headers["Grip-Link"].split(";")]
+        assert "rel=next" in params
+        (timeout,) = [int(p.split("=", 1)[1]) for p in params if p.startswith("timeout=")]
+        assert base <= timeout < 2 * base
+        timeouts.add(timeout)
+        next_path = link.strip("<>")
+        query = parse_qs(urlsplit(next_path).query)
+        claims = jwt.decode(query["es-meta"][0], settings.SECRET_KEY, algorithms=["HS256"])
+        assert claims["user"] == str(world["ann"].pk)
+        assert claims["exp"] >= started + timeout + 3600 - 5
+    assert len(timeouts) > 1  # drawn afresh for every stream
+    follow = as_pushpin(next_path)
+    assert follow.status_code == 200, follow.text
+    assert follow.headers["Grip-Hold"] == "stream"
+    assert "timeout=" in follow.headers["Grip-Link"]
+    # A link whose token was altered is refused, not held.
+    forged = next_path.replace("es-meta=", "es-meta=x")
+    assert as_pushpin(forged).status_code == 400

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import gc
 import json
 import os
@@ -62,6 +63,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--explain", action="store_true", help="print the reads' query plans")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile", default="", help="write a cProfile of the serial sends to this file"
+    )
     args = parser.parse_args(argv)
     if args.database_url and urlsplit(args.database_url).scheme not in {
         "postgres",
@@ -672,10 +676,17 @@ def main(argv: list[str]) -> int:
 
         send_queries, _ = count_queries(lambda: send(users[1]))
         senders = [rng.choice(users) for _ in range(args.sends)]
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         for sender in senders:
             send(sender)
+        if profiler is not None:
+            profiler.disable()
         send_seconds = time.perf_counter() - started
+        if profiler is not None:
+            profiler.dump_stats(args.profile)
         sends_per_s = args.sends / send_seconds
         publisher = settings.HARBOR_EVENT_PUBLISHER.rsplit(".", 1)[-1]
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,6 +22,12 @@ REFRESH_MARGIN_SECONDS = 3600
 
 _rng = random.SystemRandom()
 
+# The users this process handed a Pushpin hold to, by (tenant, user), and until when
+# (monotonic) that hold may still be open without Pushpin having come back for its next
+# link. The housekeeper re-checks their access with the direct streams' (stream.py).
+_holds: dict[tuple[str, int], float] = {}
+_holds_lock = threading.Lock()
+
 
 def enabled() -> bool:
     return bool(settings.GRIP_URL)
@@ -37,8 +44,9 @@ def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
     from [HARBOR_GRIP_REFRESH_SECONDS, twice that) spreads the refreshes out (10,000
     streams at the default: under three a second). The link's es-meta (django-eventstream
     signs it for an hour) is signed again to outlive its refresh. A member removed from
-    the tenant loses the stream at once by a kick (messaging/access.py); the refresh,
-    which checks again, is only the fallback.
+    the tenant loses the stream at once by a kick (messaging/access.py), and the
+    housekeeper's periodic re-check kicks any other (``note_hold``); the refresh checks
+    again too.
     """
     base = max(60, int(settings.HARBOR_GRIP_REFRESH_SECONDS))
     timeout = base + _rng.randrange(base)
@@ -55,6 +63,29 @@ def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
     instruct.next_link = urlunsplit(parts._replace(query=urlencode(signed)))
     instruct.next_link_timeout = timeout
     return timeout
+
+
+def note_hold(tenant_slug: str, user_id: int, refresh_seconds: int) -> None:
+    until = time.monotonic() + refresh_seconds + REFRESH_MARGIN_SECONDS
+    with _holds_lock:
+        _holds[(tenant_slug, user_id)] = until
+
+
+def held_users() -> dict[str, set[int]]:
+    """The users whose Pushpin holds may still be open, by tenant (expired ones dropped)."""
+    now = time.monotonic()
+    by_tenant: dict[str, set[int]] = {}
+    with _holds_lock:
+        for key in [k for k, until in _holds.items() if until <= now]:
+            del _holds[key]
+        for slug, user_id in _holds:
+            by_tenant.setdefault(slug, set()).add(user_id)
+    return by_tenant
+
+
+def forget_hold(tenant_slug: str, user_id: int) -> None:
+    with _holds_lock:
+        _holds.pop((tenant_slug, user_id), None)
 
 
 def publish(stored: list[StoredEvent]) -> None:
@@ -80,13 +111,33 @@ def publish(stored: list[StoredEvent]) -> None:
 
 
 def kick(user_id: int, channels: list[str]) -> None:
-    """End the user's Pushpin-held streams on these channels."""
+    """End the user's Pushpin-held streams on these channels, with the stream-error a
+    direct stream gets.
+
+    Not django-eventstream's ``publish_kick``: it writes the error's data as a Python repr
+    (``{'condition': ...}``), which no client can parse, so the page took it for a failure
+    and kept reconnecting instead of stopping.
+    """
     if not enabled():
         return
-    from django_eventstream.utils import publish_kick
+    from django_eventstream.utils import sse_encode_error
+    from django_grip import publish
+    from gripcontrol import HttpStreamFormat
 
     for channel in channels:
+        # Only the streams that hold this channel (the user may have others open).
+        meta = {"require_sub": f"events-{channel}"}
+        error = sse_encode_error(
+            "forbidden", f"Permission denied to channels: {channel}", {"channels": [channel]}
+        )
         try:
-            publish_kick(str(user_id), channel)
+            publish(f"user-{user_id}", HttpStreamFormat(error), id="kick-1", meta=meta)
+            publish(
+                f"user-{user_id}",
+                HttpStreamFormat(close=True),
+                id="kick-2",
+                prev_id="kick-1",
+                meta=meta,
+            )
         except Exception:
             logger.warning("Pushpin kick failed for user %s", user_id, exc_info=True)

@@ -39,7 +39,7 @@ from harbor_messaging.api import error_response
 from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
 
 from . import grip, relay
-from .channels import forget_access, may_read_tenant, readers_among, tenant_of
+from .channels import channels_for, forget_access, may_read_tenant, readers_among, tenant_of
 
 logger = logging.getLogger(__name__)
 
@@ -379,6 +379,7 @@ class Housekeeper:
         self.task: asyncio.Task[None] | None = None
         self.sweeps = 0
         self.ended = 0
+        self.kicked = 0
         self.keep_alives = 0
 
     def ensure_started(self) -> None:
@@ -432,14 +433,23 @@ class Housekeeper:
         return written
 
     async def sweep(self) -> int:
-        """Check every stream on this loop once; returns how many were ended."""
+        """Check every stream on this loop once, and the users this process handed a
+        Pushpin hold to; returns how many direct streams were ended."""
         manager = get_listener_manager()
         listeners = self._listeners()
-        by_tenant: dict[str, set[int]] = {}
+        held = grip.held_users() if grip.enabled() else {}
+        by_tenant: dict[str, set[int]] = {slug: set(users) for slug, users in held.items()}
         for listener in listeners:
             by_tenant.setdefault(listener.tenant_slug, set()).add(listener.user_id)
         allowed = await _readers(by_tenant)
         ended = [s for s in listeners if s.user_id not in allowed[s.tenant_slug]]
+        for slug, users in held.items():
+            for user_id in users - allowed[slug]:
+                # Pushpin holds it: end it there, with the stream-error a removal sends.
+                grip.forget_hold(slug, user_id)
+                forget_access(user_id, slug)
+                await in_pool(relay.kick)(user_id, channels_for(user_id, slug))
+                self.kicked += 1
         with manager.lock:
             for listener in ended:
                 listener.error = {
@@ -477,6 +487,7 @@ def stream_stats() -> dict[str, Any]:
         # The bulk re-checks of open streams' access, and the streams they ended.
         "accessSweeps": housekeeper.sweeps,
         "accessEnded": housekeeper.ended,
+        "accessKicked": housekeeper.kicked,
         "keepAlives": housekeeper.keep_alives,
         # Per generation (0, 1, 2): how often and how long the collector stopped the process.
         "gc": gcwatch.stats(),
@@ -529,7 +540,8 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
         response: HttpResponse = get_events(event_request).to_grip_response(request)
     except EventPermissionError as exc:
         raise Forbidden("You are not a member of this tenant.") from exc
-    grip.spread_refresh(request.grip.instruct)
+    refresh = grip.spread_refresh(request.grip.instruct)  # type: ignore[attr-defined]
+    grip.note_hold(tenant_id, int(event_request.user.pk), refresh)
     add_default_headers(response, request=request)
     return response
 
@@ -577,6 +589,7 @@ async def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | St
         )
     grip_request = getattr(request, "grip", None)
     if grip.enabled() and grip_request is not None and grip_request.proxied:
+        housekeeper.ensure_started()  # It re-checks the holds handed to Pushpin too.
         return await in_pool(_grip_response)(request, tenant_id)
     try:
         # The session and the user are read in the pool too, so no thread of this request
@@ -601,7 +614,6 @@ async def stream_view(request: HttpRequest, tenant_id: str) -> HttpResponse | St
 
 def current_event_id(user_id: int, tenant_slug: str) -> str:
     """The stream position a freshly rendered page starts from, so nothing falls between."""
-    from .channels import channels_for
     from .stream_storage import current_ids
 
     return str(make_id(current_ids(channels_for(user_id, tenant_slug))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,19 +20,28 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 PATH = "/api/messaging/stream/acme/"
 
 
-@pytest.fixture
-def pushpin(tmp_path: Path, django_db_blocker: Any) -> Iterator[tuple[PushpinServer, DaphneServer]]:
+@contextlib.contextmanager
+def behind_pushpin(
+    workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[PushpinServer, DaphneServer]]:
     if not PushpinServer.available():
         pytest.skip("pushpin is not installed")
     daphne_port = free_port()
-    proxy = PushpinServer(daphne_port, tmp_path)
-    server = DaphneServer(port=daphne_port, env={"GRIP_URL": proxy.grip_url}).start()
+    proxy = PushpinServer(daphne_port, workdir)
+    server = DaphneServer(port=daphne_port, env={"GRIP_URL": proxy.grip_url, **(env or {})})
+    server.start()
     proxy.start()
     try:
         yield proxy, server
     finally:
         proxy.stop()
         server.stop()
+
+
+@pytest.fixture
+def pushpin(tmp_path: Path, django_db_blocker: Any) -> Iterator[tuple[PushpinServer, DaphneServer]]:
+    with behind_pushpin(tmp_path) as servers:
+        yield servers
 
 
 def test_events_through_pushpin_reach_exactly_their_users(
@@ -142,3 +152,31 @@ def test_next_links_refresh_at_spread_times_with_tokens_that_outlive_them(
     # A link whose token was altered is refused, not held.
     forged = next_path.replace("es-meta=", "es-meta=x")
     assert as_pushpin(forged).status_code == 400
+
+
+def test_a_pushpin_held_stream_whose_access_ended_otherwise_is_kicked_by_the_recheck(
+    world: dict[str, Any], tmp_path: Path, django_db_blocker: Any
+) -> None:
+    """No kick from the app (a bulk update, as another system would make): the periodic
+    re-check of the holds this process handed to Pushpin ends that user's stream there,
+    and leaves everyone else's open."""
+    from django.contrib.auth.models import User
+
+    with behind_pushpin(tmp_path, {"HARBOR_STREAM_RECHECK_SECONDS": "0.5"}) as (proxy, _):
+        ann = login(proxy.url, "ann", factories.PASSWORD)
+        cy = login(proxy.url, "cy", factories.PASSWORD)
+        with SSEStream(ann, PATH) as kept, SSEStream(cy, PATH) as ended:
+            time.sleep(1.5)  # Pushpin subscribes and fetches each stream's next link.
+            User.objects.filter(pk=world["cy"].pk).update(is_active=False)
+            (error,) = ended.take(1, timeout=10)
+            assert error.event == "stream-error"
+            assert error.data["condition"] == "forbidden"
+            assert ended.closed.wait(5)
+            assert not kept.closed.is_set()
+            bo = login(proxy.url, "bo", factories.PASSWORD)
+            sent = bo.post(
+                "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "still"}
+            )
+            assert sent.status_code == 201, sent.text
+            (event,) = kept.take(1, timeout=10)
+            assert event.data["data"]["messageId"] == sent.json()["id"]

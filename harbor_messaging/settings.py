@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from gripcontrol import parse_grip_uri
 
 django_stubs_ext.monkeypatch()
 
@@ -115,7 +116,22 @@ DATABASES = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-GRIP_URL = os.environ.get("GRIP_URL", "")
+
+
+def _grip_proxies(value: str) -> list[dict[str, Any]]:
+    """GRIP_URL: one Pushpin's publish URL, or several comma-separated (every Pushpin in
+    front must get every event: messaging/grip.py publishes to each)."""
+    proxies = [parse_grip_uri(url.strip()) for url in value.split(",") if url.strip()]
+    if any("key" not in proxy for proxy in proxies):
+        # django-grip would then count any request carrying a Grip-Sig header as Pushpin's.
+        raise ImproperlyConfigured("GRIP_URL: every Pushpin URL needs its sig_key (?key=...)")
+    return proxies
+
+
+# django-grip reads GRIP_PROXIES. (A GRIP_URL setting it would append to that list again
+# on every request it checks.)
+GRIP_PROXIES = _grip_proxies(os.environ.get("GRIP_URL", ""))
+HARBOR_GRIP_URLS = [proxy["control_uri"] for proxy in GRIP_PROXIES]
 
 if REDIS_URL:
     CACHES = {
@@ -239,7 +255,7 @@ HARBOR_GRIP_REFRESH_SECONDS = int(os.environ.get("HARBOR_GRIP_REFRESH_SECONDS", 
 
 EVENTSTREAM_STORAGE_CLASS = "messaging.stream_storage.HarborEventStorage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "messaging.channels.HarborChannelManager"
-if GRIP_URL:
+if HARBOR_GRIP_URLS:
     MIDDLEWARE.insert(0, "django_grip.GripMiddleware")
 
 LOGGING = {

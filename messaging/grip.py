@@ -1,4 +1,10 @@
-"""Publishing to Pushpin (GRIP) when ``GRIP_URL`` is set: Pushpin then holds the streams."""
+"""Publishing to Pushpin (GRIP) when ``GRIP_URL`` is set: Pushpin then holds the streams.
+
+``GRIP_URL`` may name several Pushpins (comma-separated), as a deployment with a Pushpin
+on each of several machines has: each holds its own clients' streams, so every event and
+every kick is published to each, one by one, and one that is down costs only its own
+clients' live delivery (they replay from storage when they reconnect).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import random
 import threading
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import jwt
 from django.conf import settings
@@ -30,7 +36,33 @@ _holds_lock = threading.Lock()
 
 
 def enabled() -> bool:
-    return bool(settings.GRIP_URL)
+    return bool(settings.HARBOR_GRIP_URLS)
+
+
+_publishers: list[tuple[str, Any]] = []
+_publishers_lock = threading.Lock()
+
+
+def _each_pushpin() -> list[tuple[str, Any]]:
+    """(control URI, publisher) for every Pushpin, made once per process."""
+    with _publishers_lock:
+        if not _publishers:
+            from gripcontrol import GripPubControl
+
+            for proxy in settings.GRIP_PROXIES:
+                _publishers.append((proxy["control_uri"], GripPubControl(proxy)))
+        return list(_publishers)
+
+
+def _publish(channel: str, fmt: Any, **item: Any) -> None:
+    """One item to every Pushpin; a Pushpin that fails is logged and the others still get it."""
+    from pubcontrol import Item
+
+    for uri, publisher in _each_pushpin():
+        try:
+            publisher.publish(channel, Item(fmt, **item), blocking=True)
+        except Exception:
+            logger.warning("Pushpin publish to %s failed for %s", uri, channel, exc_info=True)
 
 
 def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
@@ -89,25 +121,23 @@ def forget_hold(tenant_slug: str, user_id: int) -> None:
 
 
 def publish(stored: list[StoredEvent]) -> None:
+    """The events to every Pushpin, as django-eventstream's ``publish_event`` frames them
+    (Pushpin fills each stream's own id in with the build-id filter)."""
     if not enabled() or not stored:
         return
-    from django_eventstream.utils import publish_event
+    from django_eventstream.utils import sse_encode_event
+    from gripcontrol import HttpStreamFormat
 
     for item in stored:
-        try:
-            publish_event(
-                item.channel,
-                item.type,
-                item.data,
-                str(item.eid),
-                str(item.eid - 1),
-                skip_user_ids=[str(item.skip_user_id)] if item.skip_user_id else None,
-                blocking=True,
-            )
-        except Exception:
-            logger.warning(
-                "Pushpin publish failed for %s:%s", item.channel, item.eid, exc_info=True
-            )
+        content = sse_encode_event(item.type, item.data, event_id="%I", escape=True)
+        meta = {"skip_users": str(item.skip_user_id)} if item.skip_user_id else {}
+        _publish(
+            f"events-{quote(item.channel)}",
+            HttpStreamFormat(content, content_filters=["build-id"]),
+            id=str(item.eid),
+            prev_id=str(item.eid - 1),
+            meta=meta,
+        )
 
 
 def kick(user_id: int, channels: list[str]) -> None:
@@ -121,7 +151,6 @@ def kick(user_id: int, channels: list[str]) -> None:
     if not enabled():
         return
     from django_eventstream.utils import sse_encode_error
-    from django_grip import publish
     from gripcontrol import HttpStreamFormat
 
     for channel in channels:
@@ -130,14 +159,11 @@ def kick(user_id: int, channels: list[str]) -> None:
         error = sse_encode_error(
             "forbidden", f"Permission denied to channels: {channel}", {"channels": [channel]}
         )
-        try:
-            publish(f"user-{user_id}", HttpStreamFormat(error), id="kick-1", meta=meta)
-            publish(
-                f"user-{user_id}",
-                HttpStreamFormat(close=True),
-                id="kick-2",
-                prev_id="kick-1",
-                meta=meta,
-            )
-        except Exception:
-            logger.warning("Pushpin kick failed for user %s", user_id, exc_info=True)
+        _publish(f"user-{user_id}", HttpStreamFormat(error), id="kick-1", meta=meta)
+        _publish(
+            f"user-{user_id}",
+            HttpStreamFormat(close=True),
+            id="kick-2",
+            prev_id="kick-1",
+            meta=meta,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,67 @@ def test_a_pushpin_held_stream_whose_access_ended_otherwise_is_kicked_by_the_rec
             assert sent.status_code == 201, sent.text
             (event,) = kept.take(1, timeout=10)
             assert event.data["data"]["messageId"] == sent.json()["id"]
+
+
+def test_several_pushpins_each_get_every_event_and_one_down_costs_only_its_own(
+    world: dict[str, Any], tmp_path: Path, django_db_blocker: Any
+) -> None:
+    """GRIP_URL naming two Pushpins (one per machine, say) in front of one Daphne: a stream
+    held by either gets what is sent through the other, a removal's kick reaches the one
+    that holds the member's stream, and with one Pushpin stopped sends still succeed and
+    the other's streams stay live."""
+    from harbor_messaging.tenants.actions import do_create_global_admin
+    from harbor_messaging.tenants.models import Membership
+
+    if not PushpinServer.available():
+        pytest.skip("pushpin is not installed")
+    do_create_global_admin(username="root", password=factories.PASSWORD)
+    daphne_port = free_port()
+    first = PushpinServer(daphne_port, tmp_path / "one")
+    second = PushpinServer(daphne_port, tmp_path / "two")
+    urls = f"{first.grip_url},{second.grip_url}"
+    with DaphneServer(port=daphne_port, env={"GRIP_URL": urls}):
+        first.start()
+        second.start()
+        try:
+            bo = login(first.url, "bo", factories.PASSWORD)
+            ann = login(first.url, "ann", factories.PASSWORD)
+            cy = login(second.url, "cy", factories.PASSWORD)
+            with SSEStream(ann, PATH) as on_first, SSEStream(cy, PATH) as on_second:
+                time.sleep(1.5)  # Each Pushpin subscribes and fetches its stream's next link.
+                sent = bo.post(
+                    "/api/messaging/send",
+                    json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "both"},
+                )
+                assert sent.status_code == 201, sent.text
+                for stream in (on_first, on_second):
+                    (event,) = stream.take(1, timeout=10)
+                    assert event.data["data"]["messageId"] == sent.json()["id"]
+                # Cy removed through the admin, reached through the first Pushpin.
+                root = login(first.url, "root", factories.PASSWORD)
+                membership = Membership.objects.get(user=world["cy"], tenant=world["acme"])
+                delete = f"/admin/tenants/membership/{membership.pk}/delete/"
+                token = re.search(
+                    r'name="csrfmiddlewaretoken" value="([^"]+)"', root.get(delete).text
+                )
+                assert token is not None
+                r = root.post(
+                    delete,
+                    data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
+                    headers={"Referer": first.url + "/admin/"},
+                )
+                assert r.status_code == 302, r.text[:500]
+                (error,) = on_second.take(1, timeout=10)
+                assert error.event == "stream-error"
+                assert error.data["condition"] == "forbidden"
+                assert on_second.closed.wait(5)
+                second.stop()
+                again = bo.post(
+                    "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "one"}
+                )
+                assert again.status_code == 201, again.text
+                (event,) = on_first.take(1, timeout=10)
+                assert event.data["data"]["messageId"] == again.json()["id"]
+        finally:
+            first.stop()
+            second.stop()

@@ -74,7 +74,7 @@ def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
     Pushpin drains at ten a second, and a stream waiting in it gets nothing live. Past
     about 1,200 streams the queue never emptied (docs/performance.md). A timeout drawn
     from [HARBOR_GRIP_REFRESH_SECONDS, twice that) spreads the refreshes out (10,000
-    streams at the default: under three a second). The link's es-meta (django-eventstream
+    streams at the default: about two a second). The link's es-meta (django-eventstream
     signs it for an hour) is signed again to outlive its refresh. A member removed from
     the tenant loses the stream at once by a kick (messaging/access.py), and the
     housekeeper's periodic re-check kicks any other (``note_hold``); the refresh checks

@@ -58,14 +58,15 @@ def _publish(channel: str, fmt: Any, **item: Any) -> None:
     """One item to every Pushpin; a Pushpin that fails is logged and the others still get it."""
     from pubcontrol import Item
 
+    published = Item(fmt, **item)
     for uri, publisher in _each_pushpin():
         try:
-            publisher.publish(channel, Item(fmt, **item), blocking=True)
+            publisher.publish(channel, published, blocking=True)
         except Exception:
             logger.warning("Pushpin publish to %s failed for %s", uri, channel, exc_info=True)
 
 
-def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
+def spread_refresh(instruct: Any) -> int:
     """Give the stream's next link a refresh time of its own; the timeout it chose.
 
     Pushpin re-fetches a held stream's next link when the link's timeout has passed (120 s
@@ -85,7 +86,7 @@ def spread_refresh(instruct: Any, *, now: float | None = None) -> int:
     parts = urlsplit(instruct.next_link)
     query = parse_qsl(parts.query, keep_blank_values=True)
     key = settings.SECRET_KEY.encode("utf-8")
-    expires = int(now if now is not None else time.time()) + timeout + REFRESH_MARGIN_SECONDS
+    expires = int(time.time()) + timeout + REFRESH_MARGIN_SECONDS
     signed = []
     for name, value in query:
         if name == "es-meta":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -144,6 +145,18 @@ def login(base_url: str, username: str, password: str) -> httpx.Client:
         raise AssertionError(f"login failed for {username}: {response.status_code}")
     client.headers["X-CSRFToken"] = client.cookies.get("csrftoken") or ""
     return client
+
+
+def remove_member_through_admin(admin: httpx.Client, membership_pk: int) -> httpx.Response:
+    """Delete a membership as a global admin does in the Django admin (its confirm form)."""
+    url = f"/admin/tenants/membership/{membership_pk}/delete/"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', admin.get(url).text)
+    assert token is not None
+    return admin.post(
+        url,
+        data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": f"{admin.base_url}/admin/"},
+    )
 
 
 def send_message(

@@ -13,7 +13,7 @@ import pytest
 
 from tests import factories
 from tests.browser import PAGE, shot
-from tests.live import DaphneServer, free_port, login
+from tests.live import DaphneServer, free_port, login, remove_member_through_admin
 
 STREAM_OPEN = '[data-harbor-stream][data-state="open"]'
 
@@ -313,14 +313,7 @@ def test_a_removed_member_is_told_and_the_page_stops_reconnecting(
     root = login(live_daphne.url, "root", factories.PASSWORD)
     try:
         membership = Membership.objects.get(user=world["bo"], tenant=world["acme"])
-        url = f"/admin/tenants/membership/{membership.pk}/delete/"
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', root.get(url).text)
-        assert token is not None
-        removed = root.post(
-            url,
-            data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
-            headers={"Referer": live_daphne.url + "/admin/"},
-        )
+        removed = remove_member_through_admin(root, membership.pk)
         assert removed.status_code == 302
     finally:
         root.close()

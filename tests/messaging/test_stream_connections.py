@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from django.contrib.auth.models import User
 from harbor_messaging.tenants.actions import do_create_global_admin
 from harbor_messaging.tenants.models import Membership
 from tests import factories
-from tests.live import DaphneServer, login, send_message
+from tests.live import DaphneServer, login, remove_member_through_admin, send_message
 from tests.sse import SSEStream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
@@ -98,14 +97,7 @@ def test_removed_member_loses_the_stream_at_once(world: dict[str, Any], live_dap
     cy = login(live_daphne.url, "cy", factories.PASSWORD)
     membership = Membership.objects.get(user=world["cy"], tenant=world["acme"])
     with SSEStream(cy, PATH) as stream:
-        page = root.get(f"/admin/tenants/membership/{membership.pk}/delete/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        assert token is not None
-        r = root.post(
-            f"/admin/tenants/membership/{membership.pk}/delete/",
-            data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
-            headers={"Referer": live_daphne.url + "/admin/"},
-        )
+        r = remove_member_through_admin(root, membership.pk)
         assert r.status_code == 302, r.text[:500]
         (error,) = stream.take(1, timeout=5)
         assert error.event == "stream-error"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests import factories
-from tests.live import DaphneServer, free_port, login
+from tests.live import DaphneServer, free_port, login, remove_member_through_admin
 from tests.services import PushpinServer
 from tests.sse import SSEStream
 
@@ -22,27 +21,31 @@ PATH = "/api/messaging/stream/acme/"
 
 
 @contextlib.contextmanager
-def behind_pushpin(
-    workdir: Path, env: dict[str, str] | None = None
-) -> Iterator[tuple[PushpinServer, DaphneServer]]:
+def behind_pushpins(
+    workdir: Path, count: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[list[PushpinServer], DaphneServer]]:
+    """One Daphne publishing to ``count`` Pushpins of the test's own (GRIP_URL lists them)."""
     if not PushpinServer.available():
         pytest.skip("pushpin is not installed")
     daphne_port = free_port()
-    proxy = PushpinServer(daphne_port, workdir)
-    server = DaphneServer(port=daphne_port, env={"GRIP_URL": proxy.grip_url, **(env or {})})
+    proxies = [PushpinServer(daphne_port, workdir / f"pushpin-{i}") for i in range(count)]
+    grip_url = ",".join(proxy.grip_url for proxy in proxies)
+    server = DaphneServer(port=daphne_port, env={"GRIP_URL": grip_url, **(env or {})})
     server.start()
-    proxy.start()
     try:
-        yield proxy, server
+        for proxy in proxies:
+            proxy.start()
+        yield proxies, server
     finally:
-        proxy.stop()
+        for proxy in proxies:
+            proxy.stop()
         server.stop()
 
 
 @pytest.fixture
 def pushpin(tmp_path: Path, django_db_blocker: Any) -> Iterator[tuple[PushpinServer, DaphneServer]]:
-    with behind_pushpin(tmp_path) as servers:
-        yield servers
+    with behind_pushpins(tmp_path) as ([proxy], server):
+        yield proxy, server
 
 
 def test_events_through_pushpin_reach_exactly_their_users(
@@ -163,7 +166,8 @@ def test_a_pushpin_held_stream_whose_access_ended_otherwise_is_kicked_by_the_rec
     and leaves everyone else's open."""
     from django.contrib.auth.models import User
 
-    with behind_pushpin(tmp_path, {"HARBOR_STREAM_RECHECK_SECONDS": "0.5"}) as (proxy, _):
+    env = {"HARBOR_STREAM_RECHECK_SECONDS": "0.5"}
+    with behind_pushpins(tmp_path, env=env) as ([proxy], _):
         ann = login(proxy.url, "ann", factories.PASSWORD)
         cy = login(proxy.url, "cy", factories.PASSWORD)
         with SSEStream(ann, PATH) as kept, SSEStream(cy, PATH) as ended:
@@ -193,55 +197,34 @@ def test_several_pushpins_each_get_every_event_and_one_down_costs_only_its_own(
     from harbor_messaging.tenants.actions import do_create_global_admin
     from harbor_messaging.tenants.models import Membership
 
-    if not PushpinServer.available():
-        pytest.skip("pushpin is not installed")
     do_create_global_admin(username="root", password=factories.PASSWORD)
-    daphne_port = free_port()
-    first = PushpinServer(daphne_port, tmp_path / "one")
-    second = PushpinServer(daphne_port, tmp_path / "two")
-    urls = f"{first.grip_url},{second.grip_url}"
-    with DaphneServer(port=daphne_port, env={"GRIP_URL": urls}):
-        first.start()
-        second.start()
-        try:
-            bo = login(first.url, "bo", factories.PASSWORD)
-            ann = login(first.url, "ann", factories.PASSWORD)
-            cy = login(second.url, "cy", factories.PASSWORD)
-            with SSEStream(ann, PATH) as on_first, SSEStream(cy, PATH) as on_second:
-                time.sleep(1.5)  # Each Pushpin subscribes and fetches its stream's next link.
-                sent = bo.post(
-                    "/api/messaging/send",
-                    json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "both"},
-                )
-                assert sent.status_code == 201, sent.text
-                for stream in (on_first, on_second):
-                    (event,) = stream.take(1, timeout=10)
-                    assert event.data["data"]["messageId"] == sent.json()["id"]
-                # Cy removed through the admin, reached through the first Pushpin.
-                root = login(first.url, "root", factories.PASSWORD)
-                membership = Membership.objects.get(user=world["cy"], tenant=world["acme"])
-                delete = f"/admin/tenants/membership/{membership.pk}/delete/"
-                token = re.search(
-                    r'name="csrfmiddlewaretoken" value="([^"]+)"', root.get(delete).text
-                )
-                assert token is not None
-                r = root.post(
-                    delete,
-                    data={"post": "yes", "csrfmiddlewaretoken": token.group(1)},
-                    headers={"Referer": first.url + "/admin/"},
-                )
-                assert r.status_code == 302, r.text[:500]
-                (error,) = on_second.take(1, timeout=10)
-                assert error.event == "stream-error"
-                assert error.data["condition"] == "forbidden"
-                assert on_second.closed.wait(5)
-                second.stop()
-                again = bo.post(
-                    "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "one"}
-                )
-                assert again.status_code == 201, again.text
-                (event,) = on_first.take(1, timeout=10)
-                assert event.data["data"]["messageId"] == again.json()["id"]
-        finally:
-            first.stop()
+    with behind_pushpins(tmp_path, 2) as ([first, second], _):
+        bo = login(first.url, "bo", factories.PASSWORD)
+        ann = login(first.url, "ann", factories.PASSWORD)
+        cy = login(second.url, "cy", factories.PASSWORD)
+        with SSEStream(ann, PATH) as on_first, SSEStream(cy, PATH) as on_second:
+            time.sleep(1.5)  # Each Pushpin subscribes and fetches its stream's next link.
+            sent = bo.post(
+                "/api/messaging/send",
+                json={"recipientIds": [world["ann"].pk, world["cy"].pk], "body": "both"},
+            )
+            assert sent.status_code == 201, sent.text
+            for stream in (on_first, on_second):
+                (event,) = stream.take(1, timeout=10)
+                assert event.data["data"]["messageId"] == sent.json()["id"]
+            # Cy removed through the admin, reached through the first Pushpin.
+            root = login(first.url, "root", factories.PASSWORD)
+            membership = Membership.objects.get(user=world["cy"], tenant=world["acme"])
+            r = remove_member_through_admin(root, membership.pk)
+            assert r.status_code == 302, r.text[:500]
+            (error,) = on_second.take(1, timeout=10)
+            assert error.event == "stream-error"
+            assert error.data["condition"] == "forbidden"
+            assert on_second.closed.wait(5)
             second.stop()
+            again = bo.post(
+                "/api/messaging/send", json={"recipientIds": [world["ann"].pk], "body": "one"}
+            )
+            assert again.status_code == 201, again.text
+            (event,) = on_first.take(1, timeout=10)
+            assert event.data["data"]["messageId"] == again.json()["id"]

@@ -57,6 +57,9 @@ SECRET_KEY = "harbor-bench-sse-only-secret-key-0123456789abcdef"
 MESSAGE_ID = re.compile(rb'"messageId":\s*(\d+)')
 # Connections per source address: one address reaches ~28k ephemeral ports; stay well below.
 PER_ADDRESS = 5000
+# Streams per client process: a process needs a descriptor per stream, and where the hard
+# RLIMIT_NOFILE cannot be raised (20,000 in this sandbox) one process cannot hold 20,000.
+PER_CLIENT = 12_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -107,6 +110,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="redis://127.0.0.1:6379/0",
         help="Redis for --processes > 1 (the bench's own key prefix; nothing is flushed)",
     )
+    parser.add_argument(
+        "--pushpins",
+        type=int,
+        default=1,
+        help="pushpin mode: Pushpins in front of the one Daphne (GRIP_URL lists them all); "
+        "subscriber i connects to Pushpin i mod N",
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=0,
+        help=f"processes the SSE client is spread over (default: one per {PER_CLIENT:,} "
+        "subscribers, as a process holds one descriptor per stream)",
+    )
     args = parser.parse_args(argv)
     if args.database_url and urlsplit(args.database_url).scheme not in {
         "postgres",
@@ -117,6 +134,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--pg-database must start with harbor_bench, so no other database is hit")
     if not 1 <= args.subscribers <= 50_000 or not 1 <= args.broadcasts <= 1000:
         parser.error("--subscribers must be 1..50000 and --broadcasts 1..1000")
+    if not 1 <= args.pushpins <= 8 or not 0 <= args.client_processes <= 16:
+        parser.error("--pushpins must be 1..8 and --client-processes 0..16")
+    if not args.client_processes:
+        args.client_processes = math.ceil(args.subscribers / PER_CLIENT)
     if not args.open_timeout:
         args.open_timeout = max(60.0, args.subscribers / 40)
     return args
@@ -299,7 +320,7 @@ def harbor_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_pushpin(upstream_port: int, message_rate: int) -> Any:
+def start_pushpin(upstream_port: int, message_rate: int, number: int = 1) -> Any:
     """The tests' PushpinServer (its own ports, run dir and zurl), optionally re-rated."""
     sys.path.insert(0, str(ROOT))
     from tests.services import PushpinServer
@@ -317,7 +338,7 @@ def start_pushpin(upstream_port: int, message_rate: int) -> Any:
 
     if not PushpinServer.available():
         raise RuntimeError("pushpin and zurl are not installed (apt-get install pushpin zurl)")
-    workdir = BENCH_DIR / f"pushpin-{upstream_port}"
+    workdir = BENCH_DIR / f"pushpin-{upstream_port}-{number}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     return BenchPushpin(upstream_port, workdir)
@@ -534,11 +555,12 @@ class Target:
 
 
 class Client:
-    """N raw asyncio SSE connections; records when each broadcast reached each one."""
+    """Raw asyncio SSE connections (subscribers ``indices`` of ``total``); records when each
+    broadcast reached each one."""
 
-    def __init__(self, target: Target, subscribers: int, concurrency: int) -> None:
+    def __init__(self, target: Target, indices: range, total: int, concurrency: int) -> None:
         self.target = target
-        self.subs = [Subscriber(i) for i in range(subscribers)]
+        self.subs = [Subscriber(i) for i in indices]
         self.opened = 0
         self.all_opened = asyncio.Event()
         self.open_gate = asyncio.Semaphore(concurrency)
@@ -547,8 +569,12 @@ class Client:
         self.stopping = False
         self.dirty: list[Subscriber] = []
         self.parsers: dict[int, tuple[ChunkedDecoder | None, list[bytes]]] = {}
-        addresses = max(1, math.ceil(subscribers / PER_ADDRESS))
+        addresses = max(1, math.ceil(total / PER_ADDRESS))
         self.sources = [f"127.0.0.{1 + i}" for i in range(addresses)]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.subs if s.closed and not s.opened)
 
     def start(self) -> None:
         for sub in self.subs:
@@ -694,6 +720,137 @@ class Client:
         await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 30)
 
 
+def client_process(conn: Any, target: Target, indices: range, total: int, concurrency: int) -> None:
+    """One client process: open its streams, report progress, and on ("expect", ids,
+    timeout) wait for those broadcasts and send back its subscribers."""
+    gc.disable()  # the client's own collections would show up as latency; bounded run
+    asyncio.run(_client_process(conn, target, indices, total, concurrency))
+
+
+async def _client_process(
+    conn: Any, target: Target, indices: range, total: int, concurrency: int
+) -> None:
+    loop = asyncio.get_running_loop()
+    commands: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            commands.put_nowait(conn.recv())
+        except EOFError:  # the bench has gone: stop
+            loop.remove_reader(conn.fileno())
+            commands.put_nowait(("stop",))
+
+    loop.add_reader(conn.fileno(), readable)
+    client = Client(target, indices, total, concurrency)
+    client.start()
+    sent = (0, 0)
+    try:
+        while True:
+            if (client.opened, client.failed) != sent:  # only news: the pipe never fills
+                sent = (client.opened, client.failed)
+                conn.send(("progress", *sent))
+            try:
+                command = await asyncio.wait_for(commands.get(), 1.0)
+            except TimeoutError:
+                continue
+            if command[0] == "stop":
+                return
+            ids, timeout = set(command[1]), command[2]
+            live = [s for s in client.subs if s.opened]
+            wait_until = time.monotonic() + timeout
+            while time.monotonic() < wait_until:
+                if all(ids <= s.received.keys() or s.closed for s in live):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # a duplicate would arrive about now
+            client.parse_pending()
+            conn.send(("subscribers", client.subs))
+            return
+    finally:
+        await client.stop()
+        loop.remove_reader(conn.fileno())
+
+
+class ClientPool:
+    """The SSE client spread over processes, each holding a contiguous share of the streams.
+
+    Arrival times are time.monotonic(), one clock (CLOCK_MONOTONIC) for every process, so
+    the bench compares them with its own send times.
+    """
+
+    def __init__(self, target: Target, total: int, processes: int, concurrency: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.total = total
+        self.conns: list[Any] = []
+        self.workers: list[Any] = []
+        self.progress: list[tuple[int, int]] = []
+        bounds = [round(total * k / processes) for k in range(processes + 1)]
+        for k in range(processes):
+            ours, theirs = context.Pipe()
+            share = max(1, concurrency // processes)
+            worker = context.Process(
+                target=client_process,
+                args=(theirs, target, range(bounds[k], bounds[k + 1]), total, share),
+                daemon=True,
+            )
+            worker.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.workers.append(worker)
+            self.progress.append((0, 0))
+
+    def _drain(self) -> None:
+        for k, conn in enumerate(self.conns):
+            with contextlib.suppress(EOFError, OSError):
+                while conn.poll():
+                    message = conn.recv()
+                    if message[0] == "progress":
+                        self.progress[k] = (message[1], message[2])
+
+    @property
+    def opened(self) -> int:
+        self._drain()
+        return sum(opened for opened, _ in self.progress)
+
+    @property
+    def failed(self) -> int:
+        self._drain()
+        return sum(failed for _, failed in self.progress)
+
+    async def subscribers(self, ids: list[int], timeout: float) -> list[Subscriber]:
+        """Every subscriber, once each has had ``ids`` (or closed, or ``timeout`` passed)."""
+        for conn in self.conns:
+            conn.send(("expect", ids, timeout))
+        subs: list[Subscriber] = []
+        deadline = time.monotonic() + timeout + 60
+        for conn in self.conns:
+            while True:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("a client process did not report its subscribers")
+                if conn.poll():
+                    message = conn.recv()
+                    if message[0] == "subscribers":
+                        subs.extend(message[1])
+                        break
+                else:
+                    await asyncio.sleep(0.1)
+        return subs
+
+    def stop(self) -> None:
+        for conn in self.conns:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                conn.send(("stop",))
+        for worker in self.workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(timeout=5)
+        for conn in self.conns:
+            conn.close()
+
+
 # -- one run ---------------------------------------------------------------------------------
 
 
@@ -712,13 +869,13 @@ class Setup:
     event: bytes
     cookies: list[str]
     server_pids: list[int]  # the Python processes whose memory is measured (summed)
-    proxy_pgid: int = 0  # Pushpin's process group, if any
-    stream_ports: list[int] = field(default_factory=list)  # direct: every Daphne's port
+    proxy_pgids: list[int] = field(default_factory=list)  # each Pushpin's process group
+    stream_ports: list[int] = field(default_factory=list)  # where subscribers connect
     send_path: str = "/api/messaging/send"
     admin: bool = True
-    # Pushpin's log: after a stream is held, Pushpin asks the upstream once more for it
-    # (a "recover" request, about ten a second); the bench waits for those to finish.
-    recover_log: Path | None = None
+    # Pushpins' logs: after a stream is held, Pushpin asks the upstream once more for it
+    # (a "recover" request, about ten a second each); the bench waits for those to finish.
+    recover_logs: list[Path] = field(default_factory=list)
 
 
 async def login_admin(base_url: str) -> Any:
@@ -738,16 +895,20 @@ async def login_admin(base_url: str) -> Any:
     return client
 
 
-async def wait_recovered(log: Path, opened: int, args: argparse.Namespace) -> float:
-    """Wait (bounded) until Pushpin has made its one recover request per held stream."""
+def recovered(log: Path) -> int:
+    try:
+        return log.read_bytes().count(b"recover=true")
+    except OSError:
+        return 0
+
+
+async def wait_recovered(logs: list[Path], opened: int, args: argparse.Namespace) -> float:
+    """Wait (bounded) until the Pushpins have made their recover request per held stream."""
     started = time.monotonic()
     reported = started
     count = 0
     while time.monotonic() - started < args.pushpin_settle_timeout:
-        try:
-            count = log.read_bytes().count(b"recover=true")
-        except OSError:
-            count = 0
+        count = sum(recovered(log) for log in logs)
         if count >= opened:
             break
         if time.monotonic() - reported >= 10:
@@ -781,26 +942,25 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         return int(response.json()["id"]), started, ended
 
     ports = setup.stream_ports or [port]
-    client = Client(Target(host, ports, setup.stream_path, setup.event, setup.cookies), n, 64)
-    client.open_gate = asyncio.Semaphore(args.open_concurrency)
+    target = Target(host, ports, setup.stream_path, setup.event, setup.cookies)
     result: dict[str, Any] = {"mode": setup.mode, "subscribers": n}
+    client: ClientPool | None = None
     gc.disable()  # the client's own collections would show up as latency; bounded run
     try:
         await send("warm-up")  # first-call costs (channel rows, caches) before anything counts
         await asyncio.sleep(1.0)
         rss_before = sum(status_field(pid, "VmRSS") for pid in setup.server_pids)
-        proxy_before = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
+        proxy_before = sum(group_rss_kb(pgid) for pgid in setup.proxy_pgids)
         threads_before = sum(status_field(pid, "Threads") for pid in setup.server_pids)
         opening = time.monotonic()
-        client.start()
+        client = ClientPool(target, n, args.client_processes, args.open_concurrency)
         deadline = opening + args.open_timeout
         reported = opening
-        while time.monotonic() < deadline and not client.all_opened.is_set():
-            failed = sum(1 for s in client.subs if s.closed and not s.opened)
+        while time.monotonic() < deadline:
+            failed = client.failed
             if client.opened + failed >= n:
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(client.all_opened.wait(), 1.0)
+            await asyncio.sleep(0.2)
             if time.monotonic() - reported >= 10:
                 reported = time.monotonic()
                 print(
@@ -813,10 +973,10 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         # Let the server settle before its memory is read: its full garbage collection
         # after a burst of opens runs 2 s after the last open (harbor_messaging/gcwatch.py).
         await asyncio.sleep(6.0)
-        if setup.recover_log is not None:
-            result["settle_s"] = await wait_recovered(setup.recover_log, client.opened, args)
+        if setup.recover_logs:
+            result["settle_s"] = await wait_recovered(setup.recover_logs, client.opened, args)
         rss_after = sum(status_field(pid, "VmRSS") for pid in setup.server_pids)
-        proxy_after = group_rss_kb(setup.proxy_pgid) if setup.proxy_pgid else 0
+        proxy_after = sum(group_rss_kb(pgid) for pgid in setup.proxy_pgids)
         opened = max(1, client.opened)
         result.update(
             rss_before_mb=round(rss_before / 1024, 1),
@@ -825,7 +985,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             threads_before=threads_before,
             threads=sum(status_field(pid, "Threads") for pid in setup.server_pids),
         )
-        if setup.proxy_pgid:
+        if setup.proxy_pgids:
             result["proxy_rss_per_stream_kb"] = round((proxy_after - proxy_before) / opened, 2)
         print(
             f"  {client.opened}/{n} open in {open_seconds:.1f}s; server RSS "
@@ -845,14 +1005,10 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
                 send_errors += 1
                 print(f"  send {i + 1}: {exc}", flush=True)
         ids = {mid for mid, _, _ in sends}
-        live = [s for s in client.subs if s.opened]
-        wait_until = time.monotonic() + args.deliver_timeout
-        while time.monotonic() < wait_until:
-            if all(ids <= s.received.keys() or s.closed for s in live):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # a duplicate would arrive about now
-        client.parse_pending()
+        subs = await client.subscribers(sorted(ids), args.deliver_timeout)
+        # From every stream open to the last broadcast's delivery: how long all were held.
+        result["held_s"] = round(time.monotonic() - opening - open_seconds, 1)
+        live = [s for s in subs if s.opened]
 
         latencies: list[float] = []
         busy = 0.0
@@ -869,14 +1025,14 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
                 )
         expected = len(ids) * len(live)
         got = sum(len(ids & s.received.keys()) for s in live)
-        failed_opens = n - client.opened
+        failed_opens = n - len(live)
         dropped = sum(1 for s in live if s.closed)
         duplicates = sum(s.duplicates for s in live)
         unexpected = sum(len(s.unexpected) for s in live)
         stray = sum(len(s.received.keys() - ids) for s in live)
         errors = failed_opens + dropped + (expected - got) + duplicates + unexpected + send_errors
         reasons: dict[str, int] = {}
-        for s in client.subs:
+        for s in subs:
             if s.error:
                 reasons[s.error] = reasons.get(s.error, 0) + 1
         result.update(
@@ -904,7 +1060,8 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         if kinds:
             print(f"  unexpected events: {sorted(kinds)[:8]}", flush=True)
     finally:
-        await client.stop()
+        if client is not None:
+            client.stop()
         await sender.aclose()
         gc.enable()
     return result
@@ -914,10 +1071,13 @@ def summary(result: dict[str, Any]) -> str:
     keys = [
         "mode",
         "processes",
+        "pushpins",
+        "client_processes",
         "subscribers",
         "opened",
         "open_s",
         "settle_s",
+        "held_s",
         "broadcasts",
         "p50_ms",
         "p99_ms",
@@ -943,10 +1103,18 @@ def summary(result: dict[str, Any]) -> str:
 def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: list[str]) -> str:
     processes = args.processes if mode == "direct" else 1
     ports = [free_port() for _ in range(processes)]
-    pushpin = start_pushpin(ports[0], args.pushpin_message_rate) if mode == "pushpin" else None
+    pushpins = (
+        [
+            start_pushpin(ports[0], args.pushpin_message_rate, number + 1)
+            for number in range(args.pushpins)
+        ]
+        if mode == "pushpin"
+        else []
+    )
     extra = {"DATABASE_URL": database_url}
-    if pushpin is not None:
-        extra["GRIP_URL"] = pushpin.grip_url
+    if pushpins:
+        # Every event is published to each Pushpin, as in a deployment of several.
+        extra["GRIP_URL"] = ",".join(pushpin.grip_url for pushpin in pushpins)
     if processes > 1:
         # The processes relay events to each other's streams through Redis, as in a
         # deployment of one Daphne per core; keys under a prefix of this run's own.
@@ -965,11 +1133,10 @@ def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: lis
                 )
             )
         base = f"http://127.0.0.1:{ports[0]}"
-        proxy_pgid = 0
-        if pushpin is not None:
+        for pushpin in pushpins:
             pushpin.start()
-            base = pushpin.url
-            proxy_pgid = pushpin.process.pid
+        if pushpins:
+            base = pushpins[0].url
         setup = Setup(
             mode=mode,
             base_url=base,
@@ -977,14 +1144,17 @@ def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: lis
             event=b"message:new",
             cookies=[f"sessionid={k}" for k in keys],
             server_pids=[d.pid for d in daphnes],
-            stream_ports=ports if pushpin is None else [],
-            proxy_pgid=proxy_pgid,
-            recover_log=pushpin.workdir / "pushpin.out" if pushpin is not None else None,
+            stream_ports=[p.http_port for p in pushpins] or ports,
+            proxy_pgids=[p.process.pid for p in pushpins],
+            recover_logs=[p.workdir / "pushpin.out" for p in pushpins],
         )
         result = asyncio.run(measure(setup, args))
         result["processes"] = processes
+        if pushpins:
+            result["pushpins"] = len(pushpins)
+        result["client_processes"] = args.client_processes
     finally:
-        if pushpin is not None:
+        for pushpin in pushpins:
             pushpin.stop()
         for daphne in daphnes:
             daphne.stop()

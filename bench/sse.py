@@ -6,8 +6,13 @@
         --database-url postgres://postgres@127.0.0.1:5432
 
 Modes: ``direct`` (the product on Daphne), ``pushpin`` (the product behind a Pushpin and
-zurl of the bench's own, GRIP_URL set), ``stock`` (django-eventstream 5.3.4 out of the box,
+zurl of the bench's own, GRIP_URL set; ``--pushpins N`` for N of them in front of the one
+Daphne, GRIP_URL listing them all), ``stock`` (django-eventstream 5.3.4 out of the box,
 the tiny project in bench/stock/), ``all`` (the three, one after another).
+
+The client runs in processes of its own, at most 12,000 streams each
+(``--client-processes``), since a process needs a descriptor per stream; its connections
+come from 127.0.0.1, .2, ... (5,000 per address), as one address reaches ~28k ports.
 
 For the product it seeds one tenant with N subscribers in bulk (users, memberships and
 Django sessions written directly, so no subscriber logs in), starts Daphne on a free

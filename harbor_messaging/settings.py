@@ -238,7 +238,9 @@ HARBOR_REDIS_PREFIX = os.environ.get("HARBOR_REDIS_PREFIX", "harbor")
 # Open streams one user may hold in one server process, and stream opens per minute.
 HARBOR_STREAMS_PER_USER = int(os.environ.get("HARBOR_STREAMS_PER_USER", "10"))
 HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MINUTE", "60"))
-# An idle stream gets an SSE comment this often (API.md: at least every 20 s).
+# An idle stream gets a keep-alive (an SSE comment and an event) this often (API.md: at
+# least every 20 s), directly and through Pushpin; a page's stream silent for three of
+# these periods reconnects.
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
 # Behind the kick a removal sends, every open stream's access is re-checked this often: one
 # query per tenant for all of a process's streams, and streams whose user may no longer

@@ -45,5 +45,6 @@ def unread_badge(request: HttpRequest) -> dict[str, Any]:
         "messaging_stream_url": reverse("api-stream", kwargs={"tenant_id": tenant.slug}),
         "messaging_last_event_id": position,
         "messaging_stream_retry_ms": stream.RETRY_MS,
+        "messaging_stream_silence_ms": stream.silence_ms(),
         "messaging_unread_count": unread_count_for(user.pk, tenant),
     }

@@ -3,7 +3,7 @@ this product's own checks and loop around them.
 
 Before any stream starts: 401 for anonymous users, 403 for non-members, 429 when the
 user opens streams too fast or holds too many. The loop is django-eventstream's, with
-what the product needs added: keep-alive as an SSE comment, and a stream that re-reads
+what the product needs added: a keep-alive event while idle, and a stream that re-reads
 storage whenever live delivery may have had a gap (overflow or a Redis reconnect).
 """
 
@@ -14,6 +14,7 @@ import contextlib
 import copy
 import itertools
 import logging
+import math
 import re
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -148,8 +149,25 @@ def _ordered(
 # reconnect delay, which the page's script refines with backoff and jitter. One string for
 # every stream (a stream keeps its last chunk referenced while it waits).
 FIRST_CHUNK = ":" + " " * 2048 + f"\nretry: {RETRY_MS}\n\nevent: stream-open\ndata:\n\n"
-KEEP_ALIVE = ":keep-alive\n\n"
+# The comment line API.md promises, and an event: EventSource shows a page no comment, and
+# the page needs to tell a stream that went silent (a proxy or Pushpin that dropped it, a
+# half-open connection) from an idle one. Pushpin sends the same text (_grip_stream).
+KEEP_ALIVE = ":keep-alive\n\nevent: keep-alive\ndata:\n\n"
 KEEP_ALIVE_BYTES = KEEP_ALIVE.encode()
+# Silent this many keep-alive periods, a page's stream gives up on the connection and
+# reconnects from its last event.
+SILENCE_PERIODS = 3
+
+
+def keep_alive_seconds() -> int:
+    """The keep-alive period in whole seconds, as Pushpin's Grip-Keep-Alive takes it;
+    rounded up, so no stream's period is longer than the silence limit counts on."""
+    return max(1, math.ceil(settings.HARBOR_STREAM_KEEPALIVE_SECONDS))
+
+
+def silence_ms() -> int:
+    """How long the page waits for anything on its stream before reconnecting."""
+    return SILENCE_PERIODS * keep_alive_seconds() * 1000
 
 
 def _framing(item: Any) -> tuple[str, str]:
@@ -540,7 +558,10 @@ def _grip_stream(request: HttpRequest, tenant_id: str) -> HttpResponse:
         response: HttpResponse = get_events(event_request).to_grip_response(request)
     except EventPermissionError as exc:
         raise Forbidden("You are not a member of this tenant.") from exc
-    refresh = grip.spread_refresh(request.grip.instruct)  # type: ignore[attr-defined]
+    instruct = request.grip.instruct  # type: ignore[attr-defined]
+    # Ours, not django-eventstream's (20 s): the page's silence limit is counted in it.
+    instruct.set_keep_alive(KEEP_ALIVE, keep_alive_seconds())
+    refresh = grip.spread_refresh(instruct)
     grip.note_hold(tenant_id, int(event_request.user.pk), refresh)
     add_default_headers(response, request=request)
     return response

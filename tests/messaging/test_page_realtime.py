@@ -14,6 +14,7 @@ import pytest
 from tests import factories
 from tests.browser import PAGE, shot
 from tests.live import DaphneServer, free_port, login, remove_member_through_admin
+from tests.proxy import SilencingProxy
 
 STREAM_OPEN = '[data-harbor-stream][data-state="open"]'
 
@@ -263,6 +264,47 @@ def test_offline_then_back_with_nothing_missed(
     page.wait_for_timeout(2500)
     expect(page.locator('[data-stat="unread"]')).to_have_text("5")
     expect(page.locator('[data-stat="total"]')).to_have_text("5")
+
+
+def test_a_stream_gone_silent_is_reconnected_and_replays_what_it_missed(
+    world: dict[str, Any], new_context: Any, django_db_setup: Any
+) -> None:
+    """A stream that stops saying anything without closing (a proxy that dropped it, a
+    half-open connection): the page notices by the missing keep-alives, reconnects, and
+    catches up from storage; an idle stream that keeps its keep-alives stays as it is."""
+    from playwright.sync_api import expect
+
+    factories.send(world["ann"], world["acme"], [world["bo"]], subject="Before the silence")
+    with (
+        DaphneServer(env={"HARBOR_STREAM_KEEPALIVE_SECONDS": "1"}) as server,
+        SilencingProxy(server.port) as proxy,
+    ):
+        context = new_context(proxy.url)
+        # Polling seldom: what catches up here must be the stream's own replay.
+        context.route(re.compile(r"/en/harbor/"), serve_with(backoff_ms=1000, poll_ms=600_000))
+        page = log_in(context, "bo")
+        page.goto(PAGE)
+        wait_for_stream(page)
+        stream = page.locator("[data-harbor-stream]")
+        # Three keep-alive periods.
+        assert stream.get_attribute("data-stream-silence-ms") == "3000"
+        opened = proxy.stream_requests
+        assert opened >= 1
+
+        # Idle but alive: twice the silence limit with nothing but keep-alives, no reconnect.
+        page.wait_for_timeout(6000)
+        assert proxy.stream_requests == opened
+        expect(stream).to_have_attribute("data-state", "open")
+
+        assert proxy.silence_streams() == 1
+        factories.send(world["ann"], world["acme"], [world["bo"]], subject="Into the silence")
+        row = page.locator("[data-message-row]", has_text="Into the silence")
+        expect(row).to_have_count(1, timeout=20_000)
+        assert proxy.stream_requests > opened
+        expect(stream).to_have_attribute("data-state", "open")
+        assert subjects(page) == ["Into the silence", "Before the silence"]
+        expect(page.locator("[data-unread-badge] .badge__count")).to_have_text("2")
+        shot(page, "silent-stream-reconnected")
 
 
 def test_without_a_stream_the_page_polls(

@@ -4,7 +4,10 @@
 //
 // When the connection fails it closes it and reconnects itself, with exponential backoff
 // and full jitter (never sooner than the server's retry:, never sooner than a 429's
-// Retry-After), resuming from the last event it saw. While it is down it tells
+// Retry-After), resuming from the last event it saw. A connection that has said nothing,
+// not even its keep-alive, for the server's silence limit (three keep-alive periods) is
+// given up as dead and reconnected the same way: a proxy that dropped the stream, or a
+// half-open connection, is silent without failing. While it is down it tells
 // subscribers to poll ("poll") and shows an offline notice; "stream-reset" tells them
 // their state is too old to catch up by events and must be reloaded from the API.
 //
@@ -43,6 +46,7 @@ const options = config
       baseMs: Math.max(1, number(config.dataset.streamBaseBackoffMs, 1000)),
       maxMs: number(config.dataset.streamMaxBackoffMs, 60_000),
       pollMs: Math.max(1000, number(config.dataset.streamPollMs, 15_000)),
+      silenceMs: Math.max(1000, number(config.dataset.streamSilenceMs, 45_000)),
     }
   : null;
 
@@ -62,6 +66,8 @@ let healthyTimer = null;
 let pollTimer = null;
 let noticeTimer = null;
 let clearNoticeTimer = null;
+let silenceTimer = null;
+let lastHeard = 0; // when the open connection last said anything (Date.now())
 let offlineShown = false;
 let started = false;
 
@@ -165,6 +171,19 @@ function closeSource() {
     source = null;
   }
   clearTimeout(healthyTimer);
+  clearInterval(silenceTimer);
+  silenceTimer = null;
+}
+
+/** Give up on ``es`` if it has said nothing for the silence limit, opened or not. */
+function watchSilence(es, isOpened) {
+  lastHeard = Date.now();
+  clearInterval(silenceTimer);
+  // Checked against the clock, so a timer a background tab runs late still sees the gap.
+  silenceTimer = setInterval(() => {
+    if (source !== es) return;
+    if (Date.now() - lastHeard > options.silenceMs) handleError({ opened: isOpened() });
+  }, Math.max(250, Math.round(options.silenceMs / 4)));
 }
 
 function connect() {
@@ -176,10 +195,15 @@ function connect() {
   const es = new EventSource(streamUrl());
   source = es;
   let opened = false;
+  const heard = () => {
+    if (source === es) lastHeard = Date.now();
+  };
+  watchSilence(es, () => opened);
 
   es.onopen = () => {
     if (source !== es) return;
     opened = true;
+    heard();
     handleOpen();
   };
   es.onerror = () => {
@@ -188,6 +212,7 @@ function connect() {
   };
   const dispatch = (event) => {
     if (source !== es) return;
+    heard();
     let parsed = null;
     try {
       parsed = event.data ? JSON.parse(event.data) : {};
@@ -199,6 +224,9 @@ function connect() {
   };
   for (const type of MESSAGE_TYPES) es.addEventListener(type, dispatch);
   es.addEventListener("stream-reset", dispatch);
+  // Nothing to hand on: it only says the connection is alive.
+  es.addEventListener("keep-alive", heard);
+  es.addEventListener("stream-open", heard);
   es.addEventListener("stream-error", (event) => {
     if (source !== es) return;
     let data = {};

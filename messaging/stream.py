@@ -3,8 +3,9 @@ this product's own checks and loop around them.
 
 Before any stream starts: 401 for anonymous users, 403 for non-members, 429 when the
 user opens streams too fast or holds too many. The loop is django-eventstream's, with
-what the product needs added: a keep-alive event while idle, and a stream that re-reads
-storage whenever live delivery may have had a gap (overflow or a Redis reconnect).
+what the product needs added: a keep-alive (a comment and an event) while idle, and a
+stream that re-reads storage whenever live delivery may have had a gap (overflow or a
+Redis reconnect).
 """
 
 from __future__ import annotations

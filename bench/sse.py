@@ -567,7 +567,6 @@ class Client:
         self.target = target
         self.subs = [Subscriber(i) for i in indices]
         self.opened = 0
-        self.all_opened = asyncio.Event()
         self.open_gate = asyncio.Semaphore(concurrency)
         self.writers: list[asyncio.StreamWriter] = []
         self.tasks: list[asyncio.Task[None]] = []
@@ -616,8 +615,6 @@ class Client:
         if not sub.opened:
             sub.opened = True
             self.opened += 1
-            if self.opened == len(self.subs):
-                self.all_opened.set()
 
     def _events(self, sub: Subscriber, block: bytes, now: float) -> None:
         event = b"message"

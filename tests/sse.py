@@ -16,6 +16,28 @@ from httpx_sse import connect_sse
 
 # Stream bookkeeping that is not a message event.
 CONTROL = {"stream-open", "keep-alive", "message"}
+# An idle stream's keep-alive on the wire: API.md's comment, then the event the page's
+# silence check counts.
+KEEP_ALIVE = ":keep-alive\n\nevent: keep-alive\ndata:\n\n"
+
+
+def read_keep_alives(
+    client: httpx.Client, path: str, *, count: int, within: float
+) -> tuple[httpx.Headers, str]:
+    """Open ``path`` and read until ``count`` keep-alives came, failing after ``within``
+    seconds; the response's headers and the text read."""
+    timeout = httpx.Timeout(within + 2, read=within + 2)
+    with client.stream("GET", path, timeout=timeout) as response:
+        assert response.status_code == 200
+        seen = ""
+        started = time.monotonic()
+        for chunk in response.iter_text():
+            seen += chunk
+            if seen.count(KEEP_ALIVE) >= count:
+                break
+            assert time.monotonic() - started < within, seen[-300:]
+        assert time.monotonic() - started < within
+        return response.headers, seen
 
 
 @dataclass

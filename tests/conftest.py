@@ -13,7 +13,7 @@ from django.test import Client
 
 from messaging.publishers.memory import MemoryPublisher
 
-from . import factories
+from . import factories, processes
 
 
 class ApiClient:
@@ -54,6 +54,29 @@ class ApiClient:
 
     def delete(self, path: str, *, csrf: bool = True) -> Any:
         return self.client.delete(path, headers=self._headers(csrf))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Each test reports only the servers it started itself."""
+    processes.spawned_logs.clear()
+    try:
+        return (yield)
+    finally:
+        processes.spawned_logs.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test's report carries what the servers it started logged meanwhile: CI
+    keeps the report and not the logs."""
+    report: pytest.TestReport = yield
+    if report.failed:
+        for what, log, offset in processes.spawned_logs:
+            text = processes.written_since(log, offset)
+            if text.strip():
+                report.sections.append((f"Captured log of {what}", text))
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Every server log a test's processes wrote to, and where in it they started: a failed
+# test's report shows what its servers said (conftest.py), which is all CI keeps of them.
+spawned_logs: list[tuple[str, Path, int]] = []
+
 
 def spawn(args: list[str], log: Path, **options: Any) -> subprocess.Popen[bytes]:
     """Start ``args`` in a new session, appending its output to ``log``."""
+    try:
+        offset = log.stat().st_size
+    except OSError:
+        offset = 0
+    spawned_logs.append((Path(args[0]).name + " " + " ".join(args[1:])[:80], log, offset))
     return subprocess.Popen(
         args,
         stdout=log.open("ab"),
@@ -25,11 +34,19 @@ def spawn(args: list[str], log: Path, **options: Any) -> subprocess.Popen[bytes]
     )
 
 
-def _tail(log: Path, chars: int = 2000) -> str:
+def written_since(log: Path, offset: int, chars: int = 6000) -> str:
+    """What ``log`` got after ``offset``: its last ``chars`` characters of it."""
     try:
-        return log.read_text(errors="replace")[-chars:]
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
+    return text[-chars:]
+
+
+def _tail(log: Path, chars: int = 2000) -> str:
+    return written_since(log, 0, chars)
 
 
 def wait_ready(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +77,47 @@ class RedisServer:
         self.stop()
 
 
+class _HoldProbe(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a GRIP stream hold, as the stream view does."""
+
+    def do_GET(self) -> None:
+        body = b"held\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Grip-Hold", "stream")
+        self.send_header("Grip-Channel", "pushpin-ready-probe")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ProbeServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+_probe: _ProbeServer | None = None
+_probe_lock = threading.Lock()
+
+
+def hold_probe_port() -> int:
+    """The port of this process's hold probe (started on first use, for the run)."""
+    global _probe
+    with _probe_lock:
+        if _probe is None:
+            _probe = _ProbeServer(("127.0.0.1", 0), _HoldProbe)
+            threading.Thread(target=_probe.serve_forever, name="pushpin-probe", daemon=True).start()
+        return int(_probe.server_address[1])
+
+
 class PushpinServer:
     """A Pushpin of the test's own, in front of one upstream, on its own ports and run dir."""
 
     SIG_KEY = "harbor-test-grip-key"
+    # Routed to the hold probe rather than the upstream (see start).
+    PROBE_PATH = "/__pushpin-ready"
 
     def __init__(self, upstream_port: int, workdir: Path) -> None:
         self.upstream_port = upstream_port
@@ -109,7 +148,10 @@ class PushpinServer:
         log = self.workdir / "log"
         run.mkdir(parents=True, exist_ok=True)
         log.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "routes").write_text(f"* 127.0.0.1:{self.upstream_port}\n")
+        (self.workdir / "routes").write_text(
+            f"*,path_beg={self.PROBE_PATH} 127.0.0.1:{hold_probe_port()}\n"
+            f"* 127.0.0.1:{self.upstream_port}\n"
+        )
         ipc = f"ipc://{run}/pp-"
         replace = {
             "rundir": str(run),
@@ -167,10 +209,18 @@ class PushpinServer:
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
                 pass
-            # Its port answers before its proxy and zurl are ready: wait for a real round
-            # trip to the upstream.
+            # Its port answers before its proxy and zurl are ready, and its proxy answers
+            # before its handler takes holds (a stream opened then got a 500, "Accept service
+            # unavailable", or no answer at all): wait for a real round trip to the upstream
+            # and for a held stream's first bytes.
             try:
-                return httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200
+                if httpx.get(self.url + "/healthz", timeout=2.0).status_code != 200:
+                    return False
+                probe = self.url + self.PROBE_PATH
+                with httpx.stream("GET", probe, timeout=httpx.Timeout(2.0, read=1.0)) as held:
+                    if held.status_code != 200:
+                        return False
+                    return next(held.iter_raw(), b"").startswith(b"held")
             except httpx.HTTPError:
                 return False
 

@@ -61,6 +61,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=10_000,
         help="members of the tenant one broadcast goes to (0: no broadcast measure)",
     )
+    parser.add_argument(
+        "--tenant-sends",
+        type=int,
+        default=40,
+        help="whole-tenant sends one after another to a tenant of --tenant-send-members (0: none)",
+    )
+    parser.add_argument(
+        "--tenant-send-members", type=int, default=1000, help="members of that tenant"
+    )
     parser.add_argument("--explain", action="store_true", help="print the reads' query plans")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -508,41 +517,84 @@ def concurrent_sends(args: argparse.Namespace) -> float:
     return args.send_workers * args.worker_sends / elapsed
 
 
-def broadcasts(args: argparse.Namespace) -> dict[str, float]:
-    """A whole-tenant message to --broadcast-members members, through do_send_message with
-    recipient_ids="all" and through the admin's do_send_broadcast: seconds from the call to
-    its return, which is after the commit and the on-commit publish."""
+def tenant_with_members(slug: str, prefix: str, n: int) -> tuple[Any, list[int]]:
+    """A tenant of its own with ``n`` members (the first a tenant admin), analysed."""
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
     from harbor_messaging.tenants.models import Membership, Tenant
-    from harbor_messaging.tenants.selectors import tenant_access
-    from messaging import actions
-    from messaging.broadcasts import do_send_broadcast
-    from messaging.models import Broadcast
 
-    n = args.broadcast_members
     with transaction.atomic():
-        big = Tenant.objects.create(slug="bench-big", name="Bench Big")
+        tenant = Tenant.objects.create(slug=slug, name=f"Bench {prefix}")
         User.objects.bulk_create(
-            [User(username=f"big{i:05d}", first_name=f"Big{i}", password="!") for i in range(n)],
+            [
+                User(username=f"{prefix}{i:05d}", first_name=f"{prefix}{i}", password="!")
+                for i in range(n)
+            ],
             batch_size=2000,
         )
-        members = list(User.objects.filter(username__startswith="big").values_list("pk", flat=True))
+        members = list(
+            User.objects.filter(username__startswith=prefix)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         Membership.objects.bulk_create(
             [
                 Membership(
                     user_id=uid,
-                    tenant=big,
+                    tenant=tenant,
                     role=(Membership.Role.TENANT_ADMIN if i == 0 else Membership.Role.SUBSCRIBER),
                 )
                 for i, uid in enumerate(members)
             ],
             batch_size=2000,
         )
-        root = User.objects.create_superuser("bench-root", "root@example.com", None)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    return tenant, members
+
+
+def tenant_sends(args: argparse.Namespace) -> list[float]:
+    """--tenant-sends whole-tenant messages, one after another, to a tenant of
+    --tenant-send-members (the case bench/sse.py times end to end): each send's ms.
+
+    A series rather than one: every send adds a row to each member's inbox indexes, so the
+    later sends write to more pages than the first, and the database's checkpoints fall
+    on some of them and not on others."""
+    from django.contrib.auth.models import User
+
+    from harbor_messaging.tenants.selectors import tenant_access
+    from messaging import actions
+
+    tenant, members = tenant_with_members("bench-mid", "mid", args.tenant_send_members)
+    admin = User.objects.get(pk=members[0])
+    access = tenant_access(admin, tenant.slug)
+    took = []
+    for i in range(args.tenant_sends):
+        started = time.perf_counter()
+        actions.do_send_message(
+            sender=admin, access=access, recipient_ids="all", subject="Shift", body=f"Change {i}."
+        )
+        took.append((time.perf_counter() - started) * 1000)
+    return took
+
+
+def broadcasts(args: argparse.Namespace) -> dict[str, float]:
+    """A whole-tenant message to --broadcast-members members, through do_send_message with
+    recipient_ids="all" and through the admin's do_send_broadcast: seconds from the call to
+    its return, which is after the commit and the on-commit publish."""
+    from django.contrib.auth.models import User
+    from django.db import transaction
+
+    from harbor_messaging.tenants.selectors import tenant_access
+    from messaging import actions
+    from messaging.broadcasts import do_send_broadcast
+    from messaging.models import Broadcast
+
+    n = args.broadcast_members
+    big, members = tenant_with_members("bench-big", "big", n)
+    with transaction.atomic():
+        root = User.objects.create_superuser("bench-root", "root@example.com", None)
     admin = User.objects.get(pk=members[0])
     access = tenant_access(admin, big.slug)
     started = time.perf_counter()
@@ -705,6 +757,19 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
             extra += f" workers={args.send_workers} workers_sends_per_s={workers_per_s:.1f}"
+        if args.tenant_sends:
+            took = tenant_sends(args)
+            series = {
+                "tenant_send_p50_ms": percentile(took, 0.5),
+                "tenant_send_p90_ms": percentile(took, 0.9),
+            }
+            print(
+                f"{tag} tenant_sends members={args.tenant_send_members} n={args.tenant_sends} "
+                + " ".join(f"{k}={v:.1f}" for k, v in series.items())
+                + f" max_ms={max(took):.1f}",
+                flush=True,
+            )
+            extra += " " + " ".join(f"{k}={v:.1f}" for k, v in series.items())
         if args.broadcast_members:
             timings = broadcasts(args)
             print(

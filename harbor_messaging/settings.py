@@ -51,9 +51,15 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(name),
             # WAL lets the page read while a send writes, and a live server share the file.
+            # Checkpoints run in a thread (sqlite_wal.py); a commit takes one only past
+            # 10,000 pages (40 MB) of log, and each connection caches 16 MB of pages: a
+            # whole-tenant send touches a page of every member's inbox indexes.
             "OPTIONS": {
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    " PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-16384;"
+                ),
                 "transaction_mode": "IMMEDIATE",
             },
             "TEST": {"NAME": str(name.with_name("test_" + name.name))},
@@ -251,6 +257,10 @@ HARBOR_STREAM_RECHECK_SECONDS = float(os.environ.get("HARBOR_STREAM_RECHECK_SECO
 # thousands of open streams Python's own schedule paused for a second every few seconds.
 # 0 turns that off.
 HARBOR_GC_FULL_SECONDS = float(os.environ.get("HARBOR_GC_FULL_SECONDS", "600"))
+# On SQLite, each process checkpoints the WAL in a thread of its own this often (when
+# anything was written), so a send's commit does not (sqlite_wal.py). 0 leaves checkpoints
+# to the commits.
+HARBOR_SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("HARBOR_SQLITE_CHECKPOINT_SECONDS", "0.1"))
 # Through Pushpin: each held stream re-fetches its next link (and so is checked again)
 # once in [this, twice this) seconds, spread so Pushpin's ten-a-second queue stays short.
 HARBOR_GRIP_REFRESH_SECONDS = int(os.environ.get("HARBOR_GRIP_REFRESH_SECONDS", "3600"))

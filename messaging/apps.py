@@ -8,10 +8,14 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from harbor_messaging import twisted_write
+        from django.db.backends.signals import connection_created
+
+        from harbor_messaging import sqlite_wal, twisted_write
 
         from . import checks  # noqa: F401  (registers the system checks)
 
         # A message to thousands of streams is thousands of small writes: send each at
         # once instead of a writability round trip through the reactor (twisted_write.py).
         twisted_write.install()
+        # On SQLite, WAL checkpoints in a thread of the process rather than in a commit.
+        connection_created.connect(sqlite_wal.on_connection_created, dispatch_uid="harbor-wal")

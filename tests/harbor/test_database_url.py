@@ -40,3 +40,24 @@ def test_pool_takes_a_size_or_a_yes(value: str, size: int | None) -> None:
 def test_a_pool_setting_that_cannot_work_is_refused(query: str) -> None:
     with pytest.raises(ImproperlyConfigured):
         _database_from_url(f"postgres://u@db/harbor?{query}", DATA)
+
+
+@pytest.mark.django_db
+def test_a_sqlite_connection_is_in_wal_and_checkpoints_at_its_own_size() -> None:
+    """The embedded default's connections get every pragma of its init_command."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's pragmas")
+    with connection.cursor() as cursor:
+        pragma = {}
+        for name in ("journal_mode", "synchronous", "wal_autocheckpoint", "cache_size"):
+            cursor.execute(f"PRAGMA {name}")
+            pragma[name] = cursor.fetchone()[0]
+    # synchronous 1 is NORMAL; a negative cache_size is KiB.
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "wal_autocheckpoint": 10000,
+        "cache_size": -16384,
+    }

@@ -84,18 +84,71 @@ def _insert_events(stored: list[StoredEvent]) -> dict[tuple[str, int], int]:
     return {(channel, eid): pk for channel, eid, pk in returned}
 
 
+def _append_in_one_statement(
+    items: list[tuple[str, str, str, int | None]], counts: dict[str, int]
+) -> list[StoredEvent]:
+    """PostgreSQL: the counters' upsert and the events' insert as one statement (a
+    data-modifying WITH), one round trip of a send's fewer (each is ~0.4 ms here).
+
+    The same upsert as ``_take_ids``, names sorted (the lock order); each event's id is
+    its channel's new last id less how many of the channel's events follow it in ``items``.
+    """
+    channels = connection.ops.quote_name(StreamChannel._meta.db_table)
+    events = connection.ops.quote_name(StreamEvent._meta.db_table)
+    names = sorted(counts)
+    seen: dict[str, int] = defaultdict(int)
+    rows = []
+    for order, (channel, event_type, data, skip_user_id) in enumerate(items):
+        seen[channel] += 1
+        rows.append(
+            (order, channel, seen[channel] - counts[channel], event_type, data, skip_user_id)
+        )
+    counters = ", ".join(["(%s, %s, 0)"] * len(names))
+    values = ", ".join(
+        ["(%s::int, %s::text, %s::bigint, %s::text, %s::text, %s::bigint)"] * len(rows)
+    )
+    query = (
+        f"WITH taken AS (INSERT INTO {channels} (name, last_id, trimmed_through) "
+        f"VALUES {counters} "
+        f"ON CONFLICT (name) DO UPDATE SET last_id = {channels}.last_id + excluded.last_id "
+        "RETURNING name, last_id), "
+        f"item (ord, channel, back, type, data, skip_user_id) AS (VALUES {values}) "
+        f"INSERT INTO {events} (channel, eid, type, data, skip_user_id, created_at) "
+        "SELECT item.channel, taken.last_id + item.back, item.type, item.data, "
+        "item.skip_user_id, %s FROM item JOIN taken ON taken.name = item.channel "
+        "ORDER BY item.ord RETURNING channel, eid, id"
+    )
+    params: list[object] = [value for name in names for value in (name, counts[name])]
+    params += [value for row in rows for value in row]
+    params.append(timezone.now())
+    returned = sql.fetch(query, params)
+    seqs = {(channel, eid): pk for channel, eid, pk in returned}
+    # A channel's events took the run of ids that ends at its new last id, in order.
+    last: dict[str, int] = {}
+    for channel, eid, _ in returned:
+        last[channel] = max(eid, last.get(channel, eid))
+    out = []
+    for _, channel, back, event_type, data, skip_user_id in rows:
+        eid = last[channel] + back
+        out.append(StoredEvent(channel, eid, event_type, data, skip_user_id, seqs[(channel, eid)]))
+    return out
+
+
 def append_events(items: list[tuple[str, str, str, int | None]]) -> list[StoredEvent]:
     """Store (channel, type, data, skip_user_id) items in order; returns them with ids.
 
-    Two statements however many channels: the counters' upsert, then the events. Inside
-    a send's transaction no savepoint is taken: a failure here fails the whole send, whose
-    transaction rolls the counters back with everything else.
+    Two statements however many channels: the counters' upsert, then the events (on
+    PostgreSQL one, below). Inside a send's transaction no savepoint is taken: a failure
+    here fails the whole send, whose transaction rolls the counters back with everything
+    else.
     """
     if not items:
         return []
     counts: dict[str, int] = defaultdict(int)
     for item in items:
         counts[item[0]] += 1
+    if connection.vendor == "postgresql" and len(items) <= sql.BATCH:
+        return _append_in_one_statement(items, counts)
     with transaction.atomic(savepoint=False):
         last_ids = _take_ids(counts)
         # A channel's items take the ids up to its new last id, in the order given.

@@ -8,9 +8,8 @@ paid for a checkpoint, and the sends' p90 was twice their median (docs/performan
 Here, once a process opens a connection to a database file, a daemon thread checkpoints
 it every ``HARBOR_SQLITE_CHECKPOINT_SECONDS`` when anything was written (``PASSIVE``: it
 never waits for a reader or a writer), so the log stays short and commits only append to
-it. The
-connections' own ``wal_autocheckpoint`` (settings.py) stays, higher, as the backstop for a
-process whose thread is not running.
+it. The connections' own ``wal_autocheckpoint`` (settings.py) stays, higher, as the
+backstop for a process whose thread is not running.
 
 PostgreSQL checkpoints in a process of its own already; nothing here touches it.
 """
@@ -69,10 +68,10 @@ def _run(path: str, every: float) -> None:
         if state is None or state == done:
             continue  # No log, or nothing written since: not even a connection.
         try:
-            if checkpoint(path) is None:
-                continue
-            done = state
+            result = checkpoint(path)
             failing = False
+            if result is not None and result[0] == 0 and result[1] == result[2]:
+                done = state  # All of it copied; busy or partial, again next tick.
         except sqlite3.Error as error:
             if getattr(error, "sqlite_errorcode", None) in RETRY_LATER:
                 continue

@@ -35,7 +35,7 @@ def spawn(args: list[str], log: Path, **options: Any) -> subprocess.Popen[bytes]
 
 
 def written_since(log: Path, offset: int, chars: int = 6000) -> str:
-    """What ``log`` got after ``offset``: its last ``chars`` characters of it."""
+    """What ``log`` got after ``offset`` (the last ``chars`` characters of it)."""
     try:
         with log.open("rb") as handle:
             handle.seek(offset)

@@ -209,10 +209,11 @@ class PushpinServer:
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", self.publish_port), timeout=0.5):
                 pass
-            # Its port answers before its proxy and zurl are ready, and its proxy answers
-            # before its handler takes holds (a stream opened then got a 500, "Accept service
-            # unavailable", or no answer at all): wait for a real round trip to the upstream
-            # and for a held stream's first bytes.
+            # Its port answers before its proxy and zurl are ready, and its proxy before its
+            # handler takes holds: in CI a stream opened right after start got a 500
+            # (pushpin-proxy answers "Accept service unavailable" with one), and here one
+            # never got its headers. Wait for a round trip to the upstream and for a held
+            # stream's first bytes.
             try:
                 if httpx.get(self.url + "/healthz", timeout=2.0).status_code != 200:
                     return False

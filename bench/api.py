@@ -616,6 +616,29 @@ def broadcasts(args: argparse.Namespace) -> dict[str, float]:
 # -- measuring -------------------------------------------------------------------------------
 
 
+def backend_pid() -> int | None:
+    """This connection's PostgreSQL backend process, or None on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def backend_cpu_seconds(pid: int | None) -> float | None:
+    """User and system CPU of a process on this machine, or None where /proc cannot say."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -729,6 +752,9 @@ def main(argv: list[str]) -> int:
         send_queries, _ = count_queries(lambda: send(users[1]))
         senders = [rng.choice(users) for _ in range(args.sends)]
         profiler = cProfile.Profile() if args.profile else None
+        backend = backend_pid()
+        db_cpu = backend_cpu_seconds(backend)
+        cpu = time.process_time()
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -737,14 +763,23 @@ def main(argv: list[str]) -> int:
         if profiler is not None:
             profiler.disable()
         send_seconds = time.perf_counter() - started
+        # CPU a send costs, less noisy than its time on shared cores: this process's, and on
+        # a local PostgreSQL its backend's (from /proc).
+        cpu_ms = (time.process_time() - cpu) * 1000 / args.sends
+        db_cpu_after = backend_cpu_seconds(backend)
+        db_cpu_ms = (
+            f" db_cpu_ms={(db_cpu_after - db_cpu) * 1000 / args.sends:.2f}"
+            if db_cpu is not None and db_cpu_after is not None
+            else ""
+        )
         if profiler is not None:
             profiler.dump_stats(args.profile)
         sends_per_s = args.sends / send_seconds
         publisher = settings.HARBOR_EVENT_PUBLISHER.rsplit(".", 1)[-1]
         print(
             f"{tag} sends n={args.sends} sends_per_s={sends_per_s:.1f} "
-            f"mean_ms={send_seconds * 1000 / args.sends:.2f} queries={send_queries} "
-            f"publisher={publisher}",
+            f"mean_ms={send_seconds * 1000 / args.sends:.2f} cpu_ms={cpu_ms:.2f}{db_cpu_ms} "
+            f"queries={send_queries} publisher={publisher}",
             flush=True,
         )
 

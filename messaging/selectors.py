@@ -298,7 +298,7 @@ def unread_count_for(user_id: int, tenant: Tenant) -> int:
 
 # Plain SQL, the same on SQLite and PostgreSQL, as each send and delete runs it: through
 # the ORM, setting the query up and compiling it cost more than running it.
-_UNREAD_COUNTS_SQL = (
+UNREAD_COUNTS_SQL = (
     "SELECT user_id, COUNT(*) FROM messaging_messagerecipient"
     " WHERE user_id IN ({marks}) AND tenant_id = %s AND deleted_at IS NULL"
     " AND read_at IS NULL GROUP BY user_id"
@@ -311,7 +311,7 @@ def unread_counts_for_users(user_ids: Iterable[int], tenant: Tenant) -> dict[int
     counts = dict.fromkeys(ids, 0)
     if not ids:
         return counts
-    counts.update(sql.fetch(_UNREAD_COUNTS_SQL.format(marks=sql.marks(ids)), [*ids, tenant.pk]))
+    counts.update(sql.fetch(UNREAD_COUNTS_SQL.format(marks=sql.marks(ids)), [*ids, tenant.pk]))
     return counts
 
 
@@ -385,7 +385,7 @@ def addressable_members(*, access: TenantAccess, viewer: User, q: str = "") -> l
     ]
 
 
-# Plain SQL for the send's member check, as _UNREAD_COUNTS_SQL.
+# Plain SQL for the send's member check, as UNREAD_COUNTS_SQL.
 _MEMBER_NAMES_SQL = (
     "SELECT u.id, u.username, u.first_name, u.last_name FROM tenants_membership m"
     " JOIN auth_user u ON u.id = m.user_id"

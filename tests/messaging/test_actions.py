@@ -46,6 +46,7 @@ def test_send_direct_gives_each_recipient_their_view_and_absolute_count(
 ) -> None:
     acme, ann, bo, cy = world["acme"], world["ann"], world["bo"], world["cy"]
     factories.send(cy, acme, [ann])  # ann has one unread already
+    factories.send(ann, acme, [bo])  # and so has the sender, which the send leaves as it is
     published.clear()
     message = factories.send(bo, acme, [ann, cy], subject="Crane", body="at six")
     events = _by_user(published)
@@ -61,7 +62,7 @@ def test_send_direct_gives_each_recipient_their_view_and_absolute_count(
         _wire_shape(event)
     assert events[ann.pk].payload["unreadCount"] == 2
     assert events[cy.pk].payload["unreadCount"] == 1
-    assert events[bo.pk].payload["unreadCount"] == 0
+    assert events[bo.pk].payload["unreadCount"] == 1
     for uid in (ann.pk, cy.pk):
         seen = events[uid].payload["message"]
         assert seen["isRead"] is False and seen["readAt"] is None and seen["isSender"] is False

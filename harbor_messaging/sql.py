@@ -27,6 +27,13 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def values_list(rows: Sequence[Sequence[Any]], row: str = "") -> tuple[str, list[Any]]:
+    """A ``VALUES`` list's placeholders for ``rows`` (each ``row``, by default plain
+    ``%s``es) and its parameters, row after row."""
+    mark = row or f"({marks(rows[0])})"
+    return ", ".join([mark] * len(rows)), [value for each in rows for value in each]
+
+
 def insert_rows(
     head: str, rows: Sequence[Sequence[Any]], *, tail: str = "", batch: int = BATCH
 ) -> list[tuple[Any, ...]]:
@@ -34,9 +41,7 @@ def insert_rows(
     order given; what a ``RETURNING`` in ``tail`` gives back, in that order too."""
     returned: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        values = ", ".join([f"({marks(chunk[0])})"] * len(chunk))
-        params = [value for row in chunk for value in row]
+        values, params = values_list(rows[start : start + batch])
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {head} VALUES {values} {tail}", params)
             if cursor.description is not None:

@@ -149,13 +149,13 @@ def _insert_deliveries(
     # One round trip fewer (docs/performance.md). The count reads the statement's
     # snapshot, from before the rows it inserts: each recipient has one unread more.
     people = [sender_id, *user_ids]
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    values, params = sql.values_list(rows)
     counts = dict.fromkeys(people, 0)
     counts.update(
         sql.fetch(
             f"WITH delivered AS (INSERT INTO {head} VALUES {values}) "
             + UNREAD_COUNTS_SQL.format(marks=sql.marks(people)),
-            [*(value for row in rows for value in row), *people, tenant.pk],
+            [*params, *people, tenant.pk],
         )
     )
     for uid in user_ids:

@@ -4,11 +4,13 @@ the stored links are exactly the ones the rendering made clickable."""
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
 import pytest
 
+from messaging import rendering
 from messaging.rendering import body_links, render_body_html
 
 INJECTIONS = [
@@ -79,3 +81,49 @@ def test_the_admin_shows_the_body_as_recipients_see_it(world: dict[str, Any]) ->
     assert (
         '<a href="https://example.org/x" rel="noopener noreferrer nofollow" target="_blank"' in page
     )
+
+
+def _slow_render(body: str) -> str:
+    """render_body_html without its plain-text shortcut: escape, then linkify."""
+    return rendering._linker.linkify(rendering._escaped(body)).replace("\n", "<br>\n")
+
+
+# Every sort of character the shortcut has to get right: ASCII with its controls, Latin-1's
+# C1 controls, the noncharacters html5lib reports, astral ones, lone surrogates, the line
+# and paragraph separators, a byte-order mark; and words, so some bodies are ordinary text.
+_ALPHABET = (
+    [chr(c) for c in range(0x250)]
+    + list("€😀\u2028\u2029\ufeff\ufffd\ufdd0\ufdef\ufffe\uffff\ud800\udfff")
+    + ["\U0001fffe", "\U0010ffff", "\U0001f600"]
+)
+_WORDS = ["hello", "naïve", "€5", "a.b", "x@y", "1.5", "q&a", "<3", "\n", " ", "ok."]
+
+
+def test_the_plain_text_shortcut_renders_as_bleach_does() -> None:
+    rng = random.Random(20261203)
+    shortcut = 0
+    for _ in range(4_000):
+        pieces = rng.choices([_ALPHABET, _WORDS], weights=[3, 1], k=rng.randint(0, 30))
+        body = "".join(rng.choice(p) for p in pieces)
+        if rendering._PLAIN.fullmatch(body) and not rendering.might_have_links(body):
+            shortcut += 1
+        assert render_body_html(body) == _slow_render(body), repr(body)
+    # Both ways were taken, many times.
+    assert 400 < shortcut < 3_800, shortcut
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["", "plain words\nand a second line", "tab\there", "quotes \" and ' stay", "Grüße 😀"],
+)
+def test_plain_bodies_take_the_shortcut_unchanged(body: str) -> None:
+    assert rendering._PLAIN.fullmatch(body) and not rendering.might_have_links(body)
+    assert render_body_html(body) == body.replace("\n", "<br>\n") == _slow_render(body)
+
+
+@pytest.mark.parametrize(
+    "body", ["a & b", "1 < 2", "2 > 1", "cr\r\nlf", "nul\x00", "bell\x07", "c1\x85", "\ufdd0"]
+)
+def test_bodies_bleach_changes_do_not_take_the_shortcut(body: str) -> None:
+    assert not rendering._PLAIN.fullmatch(body)
+    assert render_body_html(body) == _slow_render(body)

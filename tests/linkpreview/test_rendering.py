@@ -85,7 +85,8 @@ def test_the_admin_shows_the_body_as_recipients_see_it(world: dict[str, Any]) ->
 
 def _slow_render(body: str) -> str:
     """render_body_html without its plain-text shortcut: escape, then linkify."""
-    return rendering._linker.linkify(rendering._escaped(body)).replace("\n", "<br>\n")
+    linked: str = rendering._linker.linkify(rendering._escaped(body))
+    return linked.replace("\n", "<br>\n")
 
 
 # Every sort of character the shortcut has to get right: ASCII with its controls, Latin-1's

@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from harbor_messaging import sql
 from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
-from harbor_messaging.tenants.models import Membership, Tenant
+from harbor_messaging.tenants.models import Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
 from . import events
+from .delivery import count_member_receivers, defer_member_deliveries, deliver_pending_if_any
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
 from .rendering import rendered_body_fields
 from .selectors import (
@@ -139,6 +140,8 @@ def _insert_deliveries(
     The ORM's bulk_create builds a model instance per row; for a message to a whole tenant
     that Python work, not the database, was most of the send (5,000 rows: ~0.7 s).
     """
+    # The counts below must include whole-tenant messages whose rows are still pending.
+    deliver_pending_if_any(tenant, [sender_id, *user_ids])
     table = connection.ops.quote_name(MessageRecipient._meta.db_table)
     head = f"{table} (message_id, user_id, tenant_id, created_at)"
     created = connection.ops.adapt_datetimefield_value(message.created_at)
@@ -161,32 +164,6 @@ def _insert_deliveries(
     for uid in user_ids:
         counts[uid] += 1
     return counts
-
-
-def insert_member_deliveries(*, message: Message, tenant: Tenant, sender_id: int) -> int:
-    """A recipient row for every other active member, in one INSERT ... SELECT; how many.
-
-    For a whole-tenant message the members' ids never need to come into Python: at
-    10,000 members, fetching them and sending them back as parameters was most of the send.
-    Sets ``message.recipient_count``; the caller decides what none at all means.
-    """
-    quote = connection.ops.quote_name
-    table = quote(MessageRecipient._meta.db_table)
-    members = quote(Membership._meta.db_table)
-    users = quote(User._meta.db_table)
-    created = connection.ops.adapt_datetimefield_value(message.created_at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) "
-            f"SELECT %s, m.user_id, %s, %s FROM {members} m JOIN {users} u ON u.id = m.user_id "
-            "WHERE m.tenant_id = %s AND u.is_active = %s AND m.user_id <> %s ORDER BY m.user_id",
-            [message.pk, tenant.pk, created, tenant.pk, True, sender_id],
-        )
-        count = max(0, int(cursor.rowcount))
-    if count:
-        Message.objects.filter(pk=message.pk).update(recipient_count=count)
-    message.recipient_count = count
-    return count
 
 
 def do_send_message(
@@ -230,7 +207,7 @@ def do_send_message(
             counts = _insert_deliveries(
                 message=message, tenant=tenant, user_ids=ids, sender_id=sender.pk
             )
-        elif not insert_member_deliveries(message=message, tenant=tenant, sender_id=sender.pk):
+        elif not count_member_receivers(message=message):
             raise InvalidInput("The tenant has no other members to message.", field="recipientIds")
         if files:
             # No attachment events: message:new below carries the attachments.
@@ -241,6 +218,9 @@ def do_send_message(
         do_record_links(message=message, omit=omit_link_previews)
         # Attachments and links leave the unread counts as the insert found them.
         notify_message_sent(message=message, tenant=tenant, recipient_ids=ids, counts=counts)
+        if recipients.ids is None:
+            # The members' rows after the commit, once the event is out (delivery.py).
+            defer_member_deliveries(message=message, tenant=tenant)
     return message
 
 
@@ -387,6 +367,11 @@ def do_delete_message(*, user: User, message_id: int) -> str:
         now = timezone.now()
         message = viewed.message
         if message.sender_id == user.pk:
+            # The message first: its lock orders this against the storing of a whole-tenant
+            # message's rows (delivery.do_deliver_message), which skips a deleted message.
+            Message.objects.filter(pk=message.pk).update(
+                deleted_at=now, subject="", body="", body_html="", updated_at=now
+            )
             affected = list(
                 MessageRecipient.objects.filter(
                     message_id=message.pk, deleted_at__isnull=True
@@ -394,9 +379,6 @@ def do_delete_message(*, user: User, message_id: int) -> str:
             )
             MessageRecipient.objects.filter(message_id=message.pk, deleted_at__isnull=True).update(
                 deleted_at=now
-            )
-            Message.objects.filter(pk=message.pk).update(
-                deleted_at=now, subject="", body="", body_html="", updated_at=now
             )
             notify_message_deleted_for_everyone(
                 message=message, recipients=[uid for uid, _ in affected]
@@ -490,6 +472,7 @@ def do_mark_read(*, user: User, message_id: int, read: bool) -> ViewedMessage:
 
 def do_mark_all_read(*, user: User, access: TenantAccess) -> int:
     with transaction.atomic():
+        deliver_pending_if_any(access.tenant, [user.pk])
         unread = MessageRecipient.objects.filter(
             user_id=user.pk,
             tenant_id=access.tenant.pk,

@@ -21,7 +21,8 @@ from harbor_messaging.media import actions as media_actions
 from harbor_messaging.media.models import MediaFile
 from harbor_messaging.tenants.models import Tenant
 
-from .actions import check_draft, insert_member_deliveries, notify_message_sent
+from .actions import check_draft, notify_message_sent
+from .delivery import count_member_receivers, defer_member_deliveries
 from .models import Broadcast, Message, MessageRecipient
 from .rendering import rendered_body_fields
 
@@ -106,12 +107,14 @@ def do_send_broadcast(*, user: User, broadcast: Broadcast) -> list[Message]:
                 recipient_count=0,
                 broadcast=locked,
             )
-            insert_member_deliveries(message=message, tenant=tenant, sender_id=user.pk)
+            count_member_receivers(message=message)
             if files:
                 do_attach_files(message=message, files=files, notify=False)
             do_record_links(message=message)
             # Not a direct message: one event on the tenant's channel for all its members.
             notify_message_sent(message=message, tenant=tenant, recipient_ids=[])
+            # Its members' rows once the commit is done and the event out (delivery.py).
+            defer_member_deliveries(message=message, tenant=tenant)
             sent.append(message)
         locked.sent_at = timezone.now()
         locked.save(update_fields=["sent_at"])

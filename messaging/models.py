@@ -45,6 +45,8 @@ class Message(models.Model):
     # were addressed), written at send time since they never change: a page of messages then
     # needs no query for them. Null for a whole-tenant message or a broadcast (none listed).
     recipients_shown = models.JSONField(null=True, blank=True, default=None)
+    # A whole-tenant message whose recipient rows are not stored yet (messaging/delivery.py).
+    fanout_pending = models.BooleanField(default=False, db_default=False)
     has_attachments = models.BooleanField(default=False)
     attachment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -68,6 +70,10 @@ class Message(models.Model):
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["thread_root", "created_at"], name="message_thread"),
+            # The few whole-tenant messages still waiting for their recipient rows.
+            models.Index(
+                fields=["tenant"], name="message_fanout_pending", condition=Q(fanout_pending=True)
+            ),
         ]
 
     def __str__(self) -> str:

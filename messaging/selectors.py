@@ -1,4 +1,8 @@
-"""Reads: inbox and sent pages by keyset cursor, one message, a thread, counts and stats."""
+"""Reads: inbox and sent pages by keyset cursor, one message, a thread, counts and stats.
+
+A read of a user's recipient rows first stores that user's rows of any whole-tenant
+message still pending (delivery.py): rows the send would have stored a moment later.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
+from .delivery import deliver_pending_if_any, do_deliver_pending_to, pending_tenants_of
 from .models import Message, MessageRecipient
 from .rendering import stored_html_has_links
 from .serialization import (
@@ -125,6 +130,7 @@ def inbox_page(
     limit: int = PAGE_DEFAULT,
     cursor: str | None = None,
 ) -> Page:
+    deliver_pending_if_any(tenant, [user.pk])
     deliveries = _inbox_rows().filter(user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True)
     if unread_only:
         deliveries = deliveries.filter(read_at__isnull=True)
@@ -196,14 +202,30 @@ def message_for_viewer(*, user: User, message_id: int) -> ViewedMessage:
         _visible_messages(user).select_related("sender", "tenant").filter(pk=message_id).first()
     )
     if message is None:
+        # A whole-tenant message whose rows are still pending has none for the user yet.
+        pending = pending_tenants_of([message_id])
+        for tenant_id in pending:
+            do_deliver_pending_to(tenant_id, [user.pk])
+        if pending:
+            message = (
+                _visible_messages(user)
+                .select_related("sender", "tenant")
+                .filter(pk=message_id)
+                .first()
+            )
+    if message is None:
         raise NotFound("No such message.")
     return _with_delivery(user, [message])[0]
 
 
 def thread_for_viewer(*, user: User, thread_id: int) -> list[ViewedMessage]:
+    in_thread = Q(pk=thread_id, thread_root__isnull=True) | Q(thread_root_id=thread_id)
+    pending = Message.objects.filter(in_thread, fanout_pending=True).values_list("tenant_id")
+    for tenant_id in {row[0] for row in pending}:
+        do_deliver_pending_to(tenant_id, [user.pk])
     messages = list(
         _visible_messages(user)
-        .filter(Q(pk=thread_id, thread_root__isnull=True) | Q(thread_root_id=thread_id))
+        .filter(in_thread)
         .select_related("sender", "tenant")
         .order_by("created_at", "id")
     )
@@ -291,6 +313,7 @@ def rows_json(rows: list[MessageRow], *, viewer: User) -> list[dict[str, Any]]:
 
 
 def unread_count_for(user_id: int, tenant: Tenant) -> int:
+    deliver_pending_if_any(tenant, [user_id])
     return MessageRecipient.objects.filter(
         user_id=user_id, tenant_id=tenant.pk, deleted_at__isnull=True, read_at__isnull=True
     ).count()
@@ -311,15 +334,20 @@ def unread_counts_for_users(user_ids: Iterable[int], tenant: Tenant) -> dict[int
     counts = dict.fromkeys(ids, 0)
     if not ids:
         return counts
+    deliver_pending_if_any(tenant, ids)
     counts.update(sql.fetch(UNREAD_COUNTS_SQL.format(marks=sql.marks(ids)), [*ids, tenant.pk]))
     return counts
 
 
 def unread_counts_by_tenant(user: User) -> dict[str, int]:
     """Unread counts in every tenant the user belongs to (0 where none)."""
-    slugs = dict(
-        Membership.objects.filter(user_id=user.pk).values_list("tenant_id", "tenant__slug")
-    )
+    slugs: dict[int, str] = {}
+    for tenant_id, slug, undelivered in Membership.objects.filter(user_id=user.pk).values_list(
+        "tenant_id", "tenant__slug", "tenant__undelivered_messages"
+    ):
+        slugs[tenant_id] = slug
+        if undelivered:
+            do_deliver_pending_to(tenant_id, [user.pk])
     counts = dict.fromkeys(slugs.values(), 0)
     rows = (
         MessageRecipient.objects.filter(
@@ -337,6 +365,7 @@ def unread_counts_by_tenant(user: User) -> dict[str, int]:
 
 
 def stats_for(user: User, tenant: Tenant) -> dict[str, int]:
+    deliver_pending_if_any(tenant, [user.pk])
     inbox = MessageRecipient.objects.filter(
         user_id=user.pk, tenant_id=tenant.pk, deleted_at__isnull=True
     ).aggregate(

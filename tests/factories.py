@@ -11,6 +11,7 @@ from harbor_messaging.tenants.actions import do_create_member, do_create_tenant
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import tenant_access
 from messaging.actions import do_send_message
+from messaging.delivery import do_deliver_message
 from messaging.models import Message
 
 PASSWORD = "test-pass-123"
@@ -58,7 +59,7 @@ def send(
     **kwargs: Any,
 ) -> Message:
     recipients: Any = to if isinstance(to, str) else [u.pk for u in to]
-    return do_send_message(
+    message = do_send_message(
         sender=sender,
         access=tenant_access(sender, tenant.slug),
         recipient_ids=recipients,
@@ -67,3 +68,9 @@ def send(
         reply_to_id=reply_to.pk if reply_to else None,
         **kwargs,
     )
+    if message.fanout_pending:
+        # Sent means committed: a whole-tenant message's rows are stored after the commit,
+        # which a test's transaction never reaches (tests/messaging/test_delivery.py).
+        do_deliver_message(message.pk)
+        message.fanout_pending = False
+    return message

@@ -19,6 +19,9 @@ class Tenant(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Whole-tenant messages sent whose recipient rows are not all stored yet; kept by
+    # messaging.delivery, and read with the access check so a read knows to catch up.
+    undelivered_messages = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

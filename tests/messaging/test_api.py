@@ -164,11 +164,12 @@ def test_send_without_tenant_id_uses_the_current_tenant(world: dict[str, Any], a
 
 
 def test_send_to_all_by_a_tenant_admin_reaches_every_member_but_the_sender(
-    world: dict[str, Any], api: Any
+    world: dict[str, Any], api: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    response = api(world["ann"]).post(
-        SEND, {"tenantId": "acme", "recipientIds": "all", "subject": "All hands"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(world["ann"]).post(
+            SEND, {"tenantId": "acme", "recipientIds": "all", "subject": "All hands"}
+        )
     assert response.status_code == 201, response.content
     message = response.json()
     message_shape(message)

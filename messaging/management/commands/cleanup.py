@@ -11,7 +11,8 @@ from messaging.stream_storage import RETENTION, trim_events
 class Command(BaseCommand):
     help = (
         "Trim what Harbor Messaging no longer needs: stream events past their retention, "
-        "desktop uploads never attached, stale link previews."
+        "desktop uploads never attached, stale link previews; and store the recipient rows "
+        "of whole-tenant messages a crash left without them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,10 +37,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--previews", action="store_true", help="Delete stale link previews only."
         )
+        # Whole-tenant messages whose process ended between their commit and their rows.
+        parser.add_argument(
+            "--deliveries",
+            action="store_true",
+            help="Store the rows of whole-tenant messages still pending only.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # With no flag, everything; each flag alone does its part only.
-        every = not any(options.get(flag) for flag in ("events", "uploads", "previews"))
+        flags = ("events", "uploads", "previews", "deliveries")
+        every = not any(options.get(flag) for flag in flags)
         if options["events"] or every:
             hours = max(24.0, options["event_hours"])
             deleted = trim_events(older_than=dt.timedelta(hours=hours))
@@ -61,3 +69,10 @@ class Command(BaseCommand):
 
             trimmed = do_trim_previews()
             self.stdout.write(f"previews: deleted {trimmed} stale previews no message links to")
+        if options["deliveries"] or every:
+            from messaging.delivery import do_deliver_all_pending
+
+            delivered = do_deliver_all_pending()
+            self.stdout.write(
+                f"deliveries: stored the rows of {delivered} whole-tenant messages left pending"
+            )

@@ -1,0 +1,184 @@
+"""Whole-tenant messages: their recipient rows stored after the event is out, not before.
+
+A message to a whole tenant (a tenant admin's, or a global admin's broadcast) needs a
+recipient row for every member: at 1,000 members that was most of the send's time, and it
+stood between the POST and every subscriber's event (docs/performance.md). So the send
+stores the message marked ``fanout_pending`` and counts it on its tenant
+(``Tenant.undelivered_messages``); after the commit its event is published first, and then
+``do_deliver_message`` stores the rows in a transaction of their own.
+
+Until that commits, and for good if the process died in between, every read of a user's
+recipient rows first stores that user's own rows of the tenant's pending messages
+(``do_deliver_pending_to``). That costs nothing while nothing is pending: the tenant row
+that carries the count is read by the request's access check anyway. Who receives a
+whole-tenant message is the same wherever its rows are written: the tenant's active
+members, other than the sender, who had joined by the time it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import F
+
+from harbor_messaging import sql
+from harbor_messaging.tenants.models import Membership, Tenant
+
+from .models import Message, MessageRecipient
+
+logger = logging.getLogger(__name__)
+
+
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "recipients": quote(MessageRecipient._meta.db_table),
+        "messages": quote(Message._meta.db_table),
+        "members": quote(Membership._meta.db_table),
+        "users": quote(User._meta.db_table),
+        "tenants": quote(Tenant._meta.db_table),
+    }
+
+
+# The members a whole-tenant message goes to, as a join on the message ``m``: one rule for
+# the count at send time, the rows stored after it, and a reader's own rows.
+_RECEIVERS = (
+    "FROM {messages} m JOIN {members} ms ON ms.tenant_id = m.tenant_id"
+    " JOIN {users} u ON u.id = ms.user_id"
+    " WHERE u.is_active = %s AND ms.user_id <> m.sender_id AND ms.created_at <= m.created_at"
+)
+
+_INSERT = (
+    "INSERT INTO {recipients} (message_id, user_id, tenant_id, created_at)"
+    " SELECT m.id, ms.user_id, m.tenant_id, m.created_at " + _RECEIVERS
+)
+
+# ON CONFLICT: the rows a reader stored for itself meanwhile stay as they are (their read
+# state included). SQLite needs the SELECT's WHERE to tell its ON from a join's; it has one.
+_CONFLICT = " ON CONFLICT (message_id, user_id) DO NOTHING"
+
+
+def count_member_receivers(*, message: Message) -> int:
+    """How many members a just-created whole-tenant message reaches; stored on it
+    (``recipient_count``) with the mark that its rows are still to be stored."""
+    t = _tables()
+    rows = sql.fetch(f"SELECT COUNT(*) {_RECEIVERS.format(**t)} AND m.id = %s", [True, message.pk])
+    count = int(rows[0][0])
+    Message.objects.filter(pk=message.pk).update(recipient_count=count, fanout_pending=True)
+    message.recipient_count = count
+    message.fanout_pending = True
+    return count
+
+
+def defer_member_deliveries(*, message: Message, tenant: Tenant) -> None:
+    """Count the message as pending on its tenant, and store its recipient rows once the
+    send has committed and its events are out.
+
+    Call inside the send's transaction, after ``count_member_receivers`` and after its
+    events were handed to ``publish_on_commit``: on-commit callbacks run in the order they
+    were registered, so the rows come after the publish.
+    """
+    # The tenant's row, read with every request's access check, is how readers learn that
+    # something is pending; the update also orders concurrent whole-tenant sends.
+    Tenant.objects.filter(pk=tenant.pk).update(undelivered_messages=F("undelivered_messages") + 1)
+    message_id = message.pk
+    transaction.on_commit(lambda: do_deliver_message(message_id), robust=True)
+
+
+def do_deliver_message(message_id: int) -> int:
+    """Store the recipient rows of one pending whole-tenant message; how many were new.
+
+    Idempotent: rows readers stored meanwhile are kept, and a message already delivered
+    (or deleted for everyone meanwhile) gets none.
+    """
+    t = _tables()
+    with transaction.atomic():
+        # The message's lock orders this against the sender's delete for everyone (an
+        # UPDATE). Not FOR UPDATE: that would also block the key-share lock a reader's row
+        # takes on the message for its foreign key, while this waits for the reader's row.
+        locked = (
+            Message.objects.select_for_update(no_key=True)
+            .filter(pk=message_id)
+            .values_list("tenant_id", "fanout_pending", "deleted_at")
+            .first()
+        )
+        if locked is None or not locked[1]:
+            return 0
+        tenant_id, _, deleted_at = locked
+        stored = 0
+        if deleted_at is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _INSERT.format(**t) + " AND m.id = %s ORDER BY ms.user_id" + _CONFLICT,
+                    [True, message_id],
+                )
+                stored = max(0, int(cursor.rowcount))
+        Message.objects.filter(pk=message_id).update(fanout_pending=False)
+        Tenant.objects.filter(pk=tenant_id, undelivered_messages__gt=0).update(
+            undelivered_messages=F("undelivered_messages") - 1
+        )
+    return stored
+
+
+def do_deliver_pending_to(tenant_id: int, user_ids: Iterable[int]) -> int:
+    """Store these users' own rows of the tenant's pending whole-tenant messages, so what
+    they read next counts them; how many were new. Rows that exist are left alone."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    t = _tables()
+    # On PostgreSQL the messages are share-locked as they are read: a delivery or a delete
+    # for everyone under way is waited for, and the message read again as it left it (not
+    # pending, or deleted), so no row is stored for a message deleted meanwhile. SQLite
+    # has one writer at a time and needs no such lock.
+    lock = " FOR SHARE OF m" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT.format(**t)
+            + " AND m.tenant_id = %s AND m.fanout_pending = %s AND m.deleted_at IS NULL"
+            f" AND ms.user_id IN ({sql.marks(ids)}){lock}" + _CONFLICT,
+            [True, tenant_id, True, *ids],
+        )
+        return max(0, int(cursor.rowcount))
+
+
+def deliver_pending_if_any(tenant: Tenant, user_ids: Iterable[int]) -> None:
+    """``do_deliver_pending_to`` when the tenant (as just read) has anything pending.
+
+    The reads that call this are reads for the caller; the rows it may write are those the
+    send would have written, and would be written moments later anyway.
+    """
+    if getattr(tenant, "undelivered_messages", 0) > 0:
+        do_deliver_pending_to(tenant.pk, user_ids)
+
+
+def pending_tenants_of(message_ids: Iterable[int]) -> list[int]:
+    """The tenants of those of these messages whose recipient rows are still pending."""
+    ids = list(message_ids)
+    if not ids:
+        return []
+    return list(
+        Message.objects.filter(pk__in=ids, fanout_pending=True)
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+
+
+def do_deliver_all_pending(*, limit: int = 1000) -> int:
+    """Deliver every message still pending (after a crash between a send's commit and its
+    rows): the clean-up command runs it. How many messages it delivered."""
+    done = 0
+    for message_id in (
+        Message.objects.filter(fanout_pending=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    ):
+        try:
+            do_deliver_message(message_id)
+            done += 1
+        except Exception:
+            logger.exception("Delivering whole-tenant message %s failed", message_id)
+    return done

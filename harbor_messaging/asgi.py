@@ -7,14 +7,15 @@ import os
 import re
 from typing import Any
 
-from django.conf import settings
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "harbor_messaging.settings")
 
+from harbor_messaging.asgi_handler import get_asgi_application
+
+# Django's handler, with its middleware chain run in one thread hop (asgi_handler.py).
 django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import re_path  # noqa: E402
 

@@ -18,10 +18,12 @@ members, other than the sender, who had joined by the time it was sent.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
 from harbor_messaging import sql
@@ -85,7 +87,61 @@ def defer_member_deliveries(*, message: Message, tenant: Tenant) -> None:
     # something is pending; the update also orders concurrent whole-tenant sends.
     Tenant.objects.filter(pk=tenant.pk).update(undelivered_messages=F("undelivered_messages") + 1)
     message_id = message.pk
-    transaction.on_commit(lambda: do_deliver_message(message_id), robust=True)
+    transaction.on_commit(lambda: deliver_after_fanout(message_id), robust=True)
+
+
+# How long the rows wait for this process's live fan-out at most (10,000 streams: ~0.3 s).
+FANOUT_WAIT_SECONDS = 2.0
+
+
+def deliver_after_fanout(message_id: int) -> None:
+    """Store a committed whole-tenant message's rows: at once where this process holds no
+    streams (a command, the tests), else in the worker thread once this process has
+    written the message's event to its streams. On two cores the rows' insert, the
+    fan-out and the subscribers' reading shared the CPU, and the rows are not urgent:
+    every read until they are stored stores its own."""
+    from . import relay
+
+    if not relay.holds_streams():
+        do_deliver_message(message_id)
+        return
+    _worker.submit(message_id)
+
+
+class _DeliveryWorker:
+    """One thread a process, started when first needed: rows after the fan-out."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, message_id: int) -> None:
+        self._jobs.put(message_id)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="harbor-tenant-delivery", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        from . import relay
+
+        while True:
+            message_id = self._jobs.get()
+            relay.wait_for_local_fanout(FANOUT_WAIT_SECONDS)
+            close_old_connections()
+            try:
+                do_deliver_message(message_id)
+            except Exception:
+                # Still pending: members' reads store their own rows, and cleanup the rest.
+                logger.exception("Storing the rows of whole-tenant message %s failed", message_id)
+            finally:
+                close_old_connections()
+
+
+_worker = _DeliveryWorker()
 
 
 def do_deliver_message(message_id: int) -> int:

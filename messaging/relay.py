@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -62,10 +63,47 @@ def _deliver_locally(stored: list[StoredEvent]) -> None:
     except RuntimeError:
         running = None
     for loop, deliveries in by_loop.values():
+        _fanout_loops.add(loop)
         if running is loop:
             _deliver_on_loop(deliveries)
         else:
             loop.call_soon_threadsafe(_deliver_on_loop, deliveries)
+
+
+# The event loops this process has handed live events to (Daphne has one).
+_fanout_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def holds_streams() -> bool:
+    """Whether any stream listens in this process."""
+    manager = get_listener_manager()
+    with manager.lock:
+        return bool(manager.listeners_by_channel)
+
+
+def wait_for_local_fanout(timeout: float) -> bool:
+    """Wait until every event loop of this process has written out the live events handed
+    to it before this call (their callbacks run in order); False if ``timeout`` passed
+    first. Call from a thread that is no event loop's own."""
+    loops = [loop for loop in list(_fanout_loops) if loop.is_running()]
+    if not loops:
+        return True
+    done = threading.Event()
+    left = [len(loops)]
+    lock = threading.Lock()
+
+    def reached() -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                done.set()
+
+    for loop in loops:
+        try:
+            loop.call_soon_threadsafe(reached)
+        except RuntimeError:  # closed meanwhile
+            reached()
+    return done.wait(timeout)
 
 
 # Live deliveries in this process: written straight to the connection, or queued for the

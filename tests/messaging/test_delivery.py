@@ -281,3 +281,68 @@ def test_readers_racing_a_delete_for_everyone_keep_no_live_row(
     acme = Tenant.objects.get(pk=world["acme"].pk)
     crowd = User.objects.filter(username__startswith="crowd")
     assert [unread_count_for(u.pk, acme) for u in crowd] == [0] * 30
+
+
+# -- in a server that holds streams: the rows after this process's fan-out --------------------
+
+
+class _BlockedLoop:
+    """An event loop in a thread of its own, held busy until ``release``: a server whose
+    fan-out of the event has not finished yet."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.gate = threading.Event()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.loop.call_soon_threadsafe(self.gate.wait)
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def close(self) -> None:
+        self.gate.set()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def _wait_for(check: Any, seconds: float = 10) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("released", [True, False])
+def test_with_streams_held_the_rows_wait_for_the_fanout(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, released: bool
+) -> None:
+    from messaging import relay
+
+    blocked = _BlockedLoop()
+    monkeypatch.setattr(relay, "holds_streams", lambda: True)
+    monkeypatch.setattr(delivery, "FANOUT_WAIT_SECONDS", 1.0 if not released else 30.0)
+    relay._fanout_loops.add(blocked.loop)
+    try:
+        message = _send_all(world["ann"], world["acme"])
+        # The send returned without the rows: they wait for the loop's fan-out.
+        assert _rows(message) == {}
+        assert Message.objects.get(pk=message.pk).fanout_pending is True
+        if released:
+            assert not _wait_for(lambda: bool(_rows(message)), 0.3)
+            blocked.release()
+        # Released, or past the longest wait: the worker stores them.
+        assert _wait_for(lambda: len(_rows(message)) == 2)
+        assert _wait_for(lambda: _undelivered(world["acme"]) == 0)
+    finally:
+        relay._fanout_loops.discard(blocked.loop)
+        blocked.close()

@@ -346,3 +346,38 @@ def test_with_streams_held_the_rows_wait_for_the_fanout(
     finally:
         relay._fanout_loops.discard(blocked.loop)
         blocked.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whole_tenant_and_direct_sends_racing_their_deliveries_all_land(
+    world: dict[str, Any],
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL only (SQLite takes one writer at a time)")
+    acme, ann, bo, cy = world["acme"], world["ann"], world["bo"], world["cy"]
+    crowd = [factories.make_member(acme, f"crowd{i}") for i in range(20)]
+    factories.make_member(acme, "boss", role="tenant_admin")
+    boss = User.objects.get(username="boss")
+
+    def tenant_send(sender: User, n: int) -> Any:
+        return lambda: _send_all(sender, acme, f"all {n}")
+
+    def direct_send(sender: User, to: list[User], n: int) -> Any:
+        return lambda: factories.send(sender, acme, to, subject=f"direct {n}")
+
+    def read_all(user: User) -> Any:
+        return lambda: actions.do_mark_all_read(user=user, access=tenant_access(user, "acme"))
+
+    errors = run_together(
+        [tenant_send(ann, n) for n in range(3)]
+        + [tenant_send(boss, n) for n in range(3, 6)]
+        + [direct_send(bo, [cy, *crowd[:5]], n) for n in range(3)]
+        + [direct_send(cy, [bo], n) for n in range(3, 6)]
+        + [read_all(u) for u in crowd[5:10]]
+    )
+    assert errors == []
+    assert _undelivered(acme) == 0
+    assert not Message.objects.filter(fanout_pending=True).exists()
+    for message in Message.objects.filter(audience=Message.Audience.TENANT):
+        # Every member but its sender: 2 of the world, 20 of the crowd, the other admin.
+        assert MessageRecipient.objects.filter(message=message).count() == 23

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import User
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from harbor_messaging import sql
 from harbor_messaging.tenants.models import Membership, Tenant
@@ -41,7 +41,6 @@ def _tables() -> dict[str, str]:
         "messages": quote(Message._meta.db_table),
         "members": quote(Membership._meta.db_table),
         "users": quote(User._meta.db_table),
-        "tenants": quote(Tenant._meta.db_table),
     }
 
 
@@ -207,20 +206,19 @@ def deliver_pending_if_any(tenant: Tenant, user_ids: Iterable[int]) -> None:
     The reads that call this are reads for the caller; the rows it may write are those the
     send would have written, and would be written moments later anyway.
     """
-    if getattr(tenant, "undelivered_messages", 0) > 0:
+    if tenant.undelivered_messages > 0:
         do_deliver_pending_to(tenant.pk, user_ids)
 
 
-def pending_tenants_of(message_ids: Iterable[int]) -> list[int]:
-    """The tenants of those of these messages whose recipient rows are still pending."""
-    ids = list(message_ids)
-    if not ids:
-        return []
-    return list(
-        Message.objects.filter(pk__in=ids, fanout_pending=True)
-        .values_list("tenant_id", flat=True)
-        .distinct()
+def deliver_pending_among(messages: Q, user_id: int) -> bool:
+    """Store the user's own rows of those of these messages still pending (a read by id,
+    which knows no tenant beforehand); whether there were any."""
+    tenants = set(
+        Message.objects.filter(messages, fanout_pending=True).values_list("tenant_id", flat=True)
     )
+    for tenant_id in tenants:
+        do_deliver_pending_to(tenant_id, [user_id])
+    return bool(tenants)
 
 
 def do_deliver_all_pending(*, limit: int = 1000) -> int:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -85,25 +86,16 @@ def wait_for_local_fanout(timeout: float) -> bool:
     """Wait until every event loop of this process has written out the live events handed
     to it before this call (their callbacks run in order); False if ``timeout`` passed
     first. Call from a thread that is no event loop's own."""
-    loops = [loop for loop in list(_fanout_loops) if loop.is_running()]
-    if not loops:
-        return True
-    done = threading.Event()
-    left = [len(loops)]
-    lock = threading.Lock()
-
-    def reached() -> None:
-        with lock:
-            left[0] -= 1
-            if left[0] == 0:
-                done.set()
-
-    for loop in loops:
+    marks = []
+    for loop in [loop for loop in list(_fanout_loops) if loop.is_running()]:
+        reached = threading.Event()
         try:
-            loop.call_soon_threadsafe(reached)
+            loop.call_soon_threadsafe(reached.set)
         except RuntimeError:  # closed meanwhile
-            reached()
-    return done.wait(timeout)
+            continue
+        marks.append(reached)
+    deadline = time.monotonic() + timeout
+    return all(mark.wait(max(0.0, deadline - time.monotonic())) for mark in marks)
 
 
 # Live deliveries in this process: written straight to the connection, or queued for the

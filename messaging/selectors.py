@@ -24,7 +24,7 @@ from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
-from .delivery import deliver_pending_if_any, do_deliver_pending_to, pending_tenants_of
+from .delivery import deliver_pending_among, deliver_pending_if_any, do_deliver_pending_to
 from .models import Message, MessageRecipient
 from .rendering import stored_html_has_links
 from .serialization import (
@@ -198,21 +198,11 @@ def _with_delivery(user: User, messages: Iterable[Message]) -> list[ViewedMessag
 
 
 def message_for_viewer(*, user: User, message_id: int) -> ViewedMessage:
-    message = (
-        _visible_messages(user).select_related("sender", "tenant").filter(pk=message_id).first()
-    )
-    if message is None:
-        # A whole-tenant message whose rows are still pending has none for the user yet.
-        pending = pending_tenants_of([message_id])
-        for tenant_id in pending:
-            do_deliver_pending_to(tenant_id, [user.pk])
-        if pending:
-            message = (
-                _visible_messages(user)
-                .select_related("sender", "tenant")
-                .filter(pk=message_id)
-                .first()
-            )
+    visible = _visible_messages(user).select_related("sender", "tenant").filter(pk=message_id)
+    message = visible.first()
+    # A whole-tenant message whose rows are still pending has none for the user yet.
+    if message is None and deliver_pending_among(Q(pk=message_id), user.pk):
+        message = visible.first()
     if message is None:
         raise NotFound("No such message.")
     return _with_delivery(user, [message])[0]
@@ -220,9 +210,7 @@ def message_for_viewer(*, user: User, message_id: int) -> ViewedMessage:
 
 def thread_for_viewer(*, user: User, thread_id: int) -> list[ViewedMessage]:
     in_thread = Q(pk=thread_id, thread_root__isnull=True) | Q(thread_root_id=thread_id)
-    pending = Message.objects.filter(in_thread, fanout_pending=True).values_list("tenant_id")
-    for tenant_id in {row[0] for row in pending}:
-        do_deliver_pending_to(tenant_id, [user.pk])
+    deliver_pending_among(in_thread, user.pk)
     messages = list(
         _visible_messages(user)
         .filter(in_thread)

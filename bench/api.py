@@ -96,7 +96,9 @@ def _server_url(url: str, database: str) -> str:
 def _pg_admin(url: str, statement: str) -> None:
     import psycopg
 
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+    # The maintenance connection takes none of the project's ?options (pool=, ...).
+    admin_url = urlunsplit(urlsplit(_server_url(url, "postgres"))._replace(query=""))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(statement)
 
 

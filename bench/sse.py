@@ -20,8 +20,13 @@ loopback port, opens N SSE connections with a small asyncio client, waits until 
 has had ``stream-open``, and takes Daphne's RSS before and after (memory per idle stream).
 Then a tenant admin, logged in through the real form, POSTs /api/messaging/send to "all"
 every --interval seconds; each subscriber records when the ``message:new`` arrived.
-Latency is POST start → the event's arrival at that subscriber. Every subscriber must get
-every broadcast exactly once; anything else is counted in errors. Each mode prints one
+Latency is POST start → the event's arrival at that subscriber, twice over: when the
+client read it (``p50_ms``, ``p99_ms``), and when the subscriber's socket received it, by
+the kernel's own receive timestamp (``socket_p50_ms``, ``socket_p99_ms``, SO_TIMESTAMPNS).
+The second leaves out the client's own queue: one client process reads every stream one
+after another on a core the server also uses, where each real subscriber has a machine of
+its own. Every subscriber must get every broadcast exactly once; anything else is counted
+in errors. Each mode prints one
 line ``bench sse mode=...`` for scripts.
 
 Its databases are its own: SQLite files under var/bench/sse/, or on PostgreSQL a database
@@ -44,6 +49,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -65,6 +71,11 @@ PER_ADDRESS = 5000
 # Streams per client process: a process needs a descriptor per stream, and where the hard
 # RLIMIT_NOFILE cannot be raised (20,000 in this sandbox) one process cannot hold 20,000.
 PER_CLIENT = 12_000
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; its control message has the same number),
+# which Python's socket module does not name: recvmsg then carries the time the kernel
+# received the bytes, a struct timespec of CLOCK_REALTIME.
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("qq")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -517,35 +528,63 @@ class Subscriber:
     closed: bool = False
     error: str = ""
     received: dict[int, float] = field(default_factory=dict)
+    # The same arrivals by the kernel's receive timestamp (time.time()'s clock).
+    at_socket: dict[int, float] = field(default_factory=dict)
     duplicates: int = 0
     unexpected: list[str] = field(default_factory=list)
-    # Once open: bytes as they came, with their arrival time, parsed off the hot path.
-    pending: list[tuple[float, bytes]] = field(default_factory=list)
+    # Once open: bytes as they came, with the time the client read them and the kernel's
+    # receive timestamp (None if it gave none), parsed off the hot path.
+    pending: list[tuple[float, float | None, bytes]] = field(default_factory=list)
 
 
-class Arrivals(asyncio.Protocol):
-    """An open stream's reading side: note each chunk's arrival time and nothing else.
+class Arrivals:
+    """An open stream's reading side: note each chunk's arrival times and nothing else.
 
     A reader task per stream (asyncio streams) costs a task wake-up and the parsing per
     chunk on the client's core while a broadcast is arriving; with thousands of streams
     that was the client, not the server, setting the last arrival. Chunks are parsed by
-    Client.parse_pending a few milliseconds later, with the time they arrived.
+    Client.parse_pending a few milliseconds later, with the times they arrived.
+
+    It reads the socket itself (a descriptor of its own, asyncio's transport paused), with
+    recvmsg, for the kernel's receive timestamp that asyncio's transports do not pass on.
     """
 
-    def __init__(self, client: Client, sub: Subscriber) -> None:
+    def __init__(self, client: Client, sub: Subscriber, sock: socket.socket) -> None:
         self.client = client
         self.sub = sub
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sock = sock
+        self.loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self.loop.create_future()
+        self.ancillary = socket.CMSG_SPACE(TIMESPEC.size)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.loop.add_reader(sock.fileno(), self._readable)
 
-    def data_received(self, data: bytes) -> None:
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(65536, self.ancillary)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return
+        kernel = None
+        for level, kind, raw in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= 16:
+                seconds, nanoseconds = TIMESPEC.unpack_from(raw)
+                kernel = seconds + nanoseconds / 1e9
+        self.data_received(data, kernel)
+
+    def data_received(self, data: bytes, kernel: float | None = None) -> None:
         if not self.sub.pending:
             self.client.dirty.append(self.sub)
-        self.sub.pending.append((time.monotonic(), data))
+        self.sub.pending.append((time.monotonic(), kernel, data))
 
-    def eof_received(self) -> bool:
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -590,8 +629,8 @@ class Client:
         for sub in dirty:
             decoder, buf = self.parsers[sub.index]
             chunks, sub.pending = sub.pending, []
-            for now, data in chunks:
-                buf[0] = self._feed(sub, decoder, buf[0], data, now)
+            for now, kernel, data in chunks:
+                buf[0] = self._feed(sub, decoder, buf[0], data, now, kernel)
 
     async def _parse_loop(self) -> None:
         while True:
@@ -616,7 +655,7 @@ class Client:
             sub.opened = True
             self.opened += 1
 
-    def _events(self, sub: Subscriber, block: bytes, now: float) -> None:
+    def _events(self, sub: Subscriber, block: bytes, now: float, kernel: float | None) -> None:
         event = b"message"
         data = b""
         for line in block.split(b"\n"):
@@ -636,6 +675,8 @@ class Client:
                 sub.duplicates += 1
             else:
                 sub.received[message_id] = now
+                if kernel is not None:
+                    sub.at_socket[message_id] = kernel
         elif event == b"stream-open":
             self._mark_open(sub)
         elif event != b"keep-alive":
@@ -645,6 +686,7 @@ class Client:
         t = self.target
         source = self.sources[sub.index % len(self.sources)]
         writer: asyncio.StreamWriter | None = None
+        arrivals: Arrivals | None = None
         try:
             async with self.open_gate:
                 reader, writer = await asyncio.wait_for(
@@ -673,17 +715,19 @@ class Client:
             if not sub.opened:
                 sub.error = "no stream-open"
                 return
-            # From here on the transport feeds Arrivals directly (no reader task wake-ups).
+            # From here on Arrivals reads the socket (no reader task wake-ups).
             self.parsers[sub.index] = (decoder, [buf])
-            arrivals = Arrivals(self, sub)
+            transport = writer.transport
+            transport.pause_reading()
             # What came with the stream-open and was not read yet.
             left = bytes(getattr(reader, "_buffer", b""))
-            transport = writer.transport
-            transport.set_protocol(arrivals)
+            own = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+            own.setblocking(False)
+            arrivals = Arrivals(self, sub, own)
             if left:
                 arrivals.data_received(left)
-            if transport.is_closing():
-                arrivals.connection_lost(None)
+            if transport.is_closing() or reader.at_eof():
+                arrivals.close()
             await arrivals.closed
             self.parse_pending()
             if not self.stopping:
@@ -693,6 +737,8 @@ class Client:
                 sub.error = f"{type(exc).__name__}: {exc}"[:120]
         finally:
             sub.closed = True
+            if arrivals is not None:
+                arrivals.close()
             if writer is not None:
                 writer.close()
 
@@ -703,6 +749,7 @@ class Client:
         buf: bytes,
         data: bytes,
         now: float | None = None,
+        kernel: float | None = None,
     ) -> bytes:
         now = time.monotonic() if now is None else now
         buf += decoder.feed(data) if decoder is not None else data
@@ -710,7 +757,7 @@ class Client:
             end = buf.find(b"\n\n")
             if end < 0:
                 return buf
-            self._events(sub, buf[:end], now)
+            self._events(sub, buf[:end], now, kernel)
             buf = buf[end + 2 :]
 
     async def stop(self) -> None:
@@ -935,13 +982,14 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
     )
     body = {"recipientIds": "all", "tenantId": TENANT_SLUG, "subject": "Bench", "body": "warm-up"}
 
-    async def send(text: str) -> tuple[int, float, float]:
-        started = time.monotonic()
+    # (message id, start, end, start by time.time(): the clock of the sockets' timestamps)
+    async def send(text: str) -> tuple[int, float, float, float]:
+        started, wall = time.monotonic(), time.time()
         response = await sender.post(setup.send_path, json=dict(body, body=text))
         ended = time.monotonic()
         if response.status_code != 201:
             raise RuntimeError(f"send failed: {response.status_code} {response.text[:200]}")
-        return int(response.json()["id"]), started, ended
+        return int(response.json()["id"]), started, ended, wall
 
     ports = setup.stream_ports or [port]
     target = Target(host, ports, setup.stream_path, setup.event, setup.cookies)
@@ -996,7 +1044,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
 
-        sends: list[tuple[int, float, float]] = []
+        sends: list[tuple[int, float, float, float]] = []
         send_errors = 0
         first = time.monotonic() + 0.5
         for i in range(args.broadcasts):
@@ -1006,23 +1054,34 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             except (RuntimeError, httpx.HTTPError) as exc:
                 send_errors += 1
                 print(f"  send {i + 1}: {exc}", flush=True)
-        ids = {mid for mid, _, _ in sends}
+        ids = {mid for mid, _, _, _ in sends}
         subs = await client.subscribers(sorted(ids), args.deliver_timeout)
         # From every stream open to the last broadcast's delivery: how long all were held.
         result["held_s"] = round(time.monotonic() - opening - open_seconds, 1)
         live = [s for s in subs if s.opened]
 
         latencies: list[float] = []
-        busy = 0.0
-        for number, (mid, started, ended) in enumerate(sends, 1):
+        socket_latencies: list[float] = []
+        busy = socket_busy = 0.0
+        for number, (mid, started, ended, wall) in enumerate(sends, 1):
             arrivals = [s.received[mid] for s in live if mid in s.received]
             latencies.extend((t - started) * 1000 for t in arrivals)
+            at_socket = [s.at_socket[mid] for s in live if mid in s.at_socket]
+            socket_latencies.extend((t - wall) * 1000 for t in at_socket)
+            if at_socket:
+                socket_busy += max(at_socket) - wall
             if arrivals:
                 busy += max(arrivals) - started
                 print(
                     f"  broadcast {number}: send {(ended - started) * 1000:.0f} ms, first "
                     f"{(min(arrivals) - started) * 1000:.0f} ms, last "
-                    f"{(max(arrivals) - started) * 1000:.0f} ms, {len(arrivals)} arrived",
+                    f"{(max(arrivals) - started) * 1000:.0f} ms, {len(arrivals)} arrived"
+                    + (
+                        f"; at the sockets {(min(at_socket) - wall) * 1000:.0f} to "
+                        f"{(max(at_socket) - wall) * 1000:.0f} ms"
+                        if at_socket
+                        else ""
+                    ),
                     flush=True,
                 )
         expected = len(ids) * len(live)
@@ -1046,7 +1105,14 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             # Fan-out rate while a broadcast is on its way: deliveries over the summed time
             # from each POST's start to its last subscriber's arrival.
             deliveries_per_s=round(got / busy) if busy else 0,
-            send_p50_ms=round(percentile([(e - s) * 1000 for _, s, e in sends], 0.5), 1),
+            # The same at the subscribers' sockets (None where the kernel gave no timestamp).
+            socket_p50_ms=round(percentile(socket_latencies, 0.5), 1),
+            socket_p99_ms=round(percentile(socket_latencies, 0.99), 1),
+            socket_max_ms=round(max(socket_latencies, default=float("nan")), 1),
+            socket_deliveries_per_s=round(len(socket_latencies) / socket_busy)
+            if socket_busy
+            else 0,
+            send_p50_ms=round(percentile([(e - s) * 1000 for _, s, e, _ in sends], 0.5), 1),
             failed_opens=failed_opens,
             dropped=dropped,
             missed=expected - got,
@@ -1085,6 +1151,10 @@ def summary(result: dict[str, Any]) -> str:
         "p99_ms",
         "max_ms",
         "deliveries_per_s",
+        "socket_p50_ms",
+        "socket_p99_ms",
+        "socket_max_ms",
+        "socket_deliveries_per_s",
         "send_p50_ms",
         "rss_per_stream_kb",
         "proxy_rss_per_stream_kb",

@@ -545,8 +545,10 @@ class Arrivals:
     that was the client, not the server, setting the last arrival. Chunks are parsed by
     Client.parse_pending a few milliseconds later, with the times they arrived.
 
-    It reads the socket itself (a descriptor of its own, asyncio's transport paused), with
-    recvmsg, for the kernel's receive timestamp that asyncio's transports do not pass on.
+    It reads the socket itself, with recvmsg, for the kernel's receive timestamp that
+    asyncio's transports do not pass on: the stream's descriptor is duplicated and
+    asyncio's transport closed (which closes only its own descriptor, sends no FIN), so
+    the stream has one descriptor again, this one's.
     """
 
     def __init__(self, client: Client, sub: Subscriber, sock: socket.socket) -> None:
@@ -721,12 +723,14 @@ class Client:
             transport.pause_reading()
             # What came with the stream-open and was not read yet.
             left = bytes(getattr(reader, "_buffer", b""))
+            gone = transport.is_closing() or reader.at_eof()
             own = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
             own.setblocking(False)
+            transport.abort()  # its descriptor only: the connection stays, on ``own``
             arrivals = Arrivals(self, sub, own)
             if left:
                 arrivals.data_received(left)
-            if transport.is_closing() or reader.at_eof():
+            if gone:
                 arrivals.close()
             await arrivals.closed
             self.parse_pending()

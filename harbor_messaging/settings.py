@@ -248,6 +248,11 @@ HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MIN
 # least every 20 s), directly and through Pushpin; a page's stream silent for three of
 # these periods reconnects.
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
+# A live event for at least _FROM direct streams is sent by the event loop's thread and this
+# many sender threads side by side (harbor_messaging/twisted_write.py): the sends' system
+# calls, most of a fan-out's time, then run on more than one core. 0: the loop sends all.
+HARBOR_STREAM_SEND_THREADS = int(os.environ.get("HARBOR_STREAM_SEND_THREADS", "1"))
+HARBOR_STREAM_SEND_THREADS_FROM = int(os.environ.get("HARBOR_STREAM_SEND_THREADS_FROM", "64"))
 # Behind the kick a removal sends, every open stream's access is re-checked this often: one
 # query per tenant for all of a process's streams, and streams whose user may no longer
 # read the tenant end with a stream-error.

@@ -20,6 +20,8 @@ from typing import Any
 from django.conf import settings
 from django_eventstream.views import get_listener_manager
 
+from harbor_messaging import twisted_write
+
 from .stream_storage import StoredEvent
 
 logger = logging.getLogger(__name__)
@@ -109,7 +111,14 @@ def _deliver_on_loop(batch: list[Delivery]) -> None:
     manager = get_listener_manager()
     woken: dict[int, Any] = {}
     written = 0
-    with manager.lock:
+    with (
+        manager.lock,
+        twisted_write.parallel_sends(
+            len(batch),
+            threads=settings.HARBOR_STREAM_SEND_THREADS,
+            least=settings.HARBOR_STREAM_SEND_THREADS_FROM,
+        ),
+    ):
         for listener, channel, event in batch:
             if listener.write_now(channel, event):
                 written += 1

@@ -36,7 +36,7 @@ from django_eventstream.utils import (
 )
 from django_eventstream.views import Listener, get_listener_manager
 
-from harbor_messaging import gcwatch, ratelimit
+from harbor_messaging import gcwatch, ratelimit, twisted_write
 from harbor_messaging.api import error_response
 from harbor_messaging.errors import Forbidden, HarborError, NotAuthenticated, RateLimited
 
@@ -502,7 +502,7 @@ def stream_stats() -> dict[str, Any]:
         "threads": threading.active_count(),
         "redisSubscriptions": relay.subscriber.subscriptions,
         # Live events written straight to connections, and those queued for a stream's task.
-        "liveDeliveries": dict(relay.deliveries),
+        "liveDeliveries": {**relay.deliveries, "sentBeside": twisted_write.sent_beside()},
         # The bulk re-checks of open streams' access, and the streams they ended.
         "accessSweeps": housekeeper.sweeps,
         "accessEnded": housekeeper.ended,

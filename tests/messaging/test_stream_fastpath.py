@@ -12,7 +12,7 @@ from harbor_messaging.tenants.actions import do_create_global_admin
 from messaging.stream import StreamListener
 from messaging.stream_storage import stream_event
 from tests import factories
-from tests.live import login, send_message
+from tests.live import DaphneServer, login, send_message
 from tests.sse import SSEStream
 
 T, U = "t-acme", "u-7-acme"
@@ -107,3 +107,33 @@ def test_live_events_go_straight_out_in_order(world: dict[str, Any], live_daphne
     assert after["written"] >= before["written"] + 5
     with SSEStream(ann, "/api/messaging/stream/acme/", last_event_id=last) as resumed:
         assert resumed.quiet(0.5) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.live
+def test_a_fan_out_sent_beside_the_event_loop_reaches_every_stream_in_order(
+    world: dict[str, Any],
+) -> None:
+    """With sender threads taking every fan-out (harbor_messaging/twisted_write.py), each
+    stream still gets each event once, in order, with its own position."""
+    do_create_global_admin(username="sideops", password=factories.PASSWORD)
+    env = {"HARBOR_STREAM_SEND_THREADS": "2", "HARBOR_STREAM_SEND_THREADS_FROM": "1"}
+    with DaphneServer(env=env) as server:
+        ops = login(server.url, "sideops", factories.PASSWORD)
+        ann = login(server.url, "ann", factories.PASSWORD)
+        bo = login(server.url, "bo", factories.PASSWORD)
+        cy = login(server.url, "cy", factories.PASSWORD)
+        path = "/api/messaging/stream/acme/"
+        with SSEStream(bo, path) as bo_1, SSEStream(bo, path) as bo_2, SSEStream(cy, path) as cy_1:
+            sent = [send_message(ann, "acme", "all", f"to all {n}") for n in range(4)]
+            sent.append(send_message(ann, "acme", [world["bo"].pk], "to bo"))
+            sent.append(send_message(ann, "acme", "all", "to all again"))
+            for stream, expected in ((bo_1, sent), (bo_2, sent), (cy_1, sent[:4] + sent[5:])):
+                got = stream.take(len(expected))
+                assert [e.event for e in got] == ["message:new"] * len(expected)
+                assert [e.data["data"]["messageId"] for e in got] == expected
+                assert len({e.id for e in got}) == len(expected)
+                assert stream.quiet(0.3) == []
+        deliveries = ops.get("/api/ops/streams").json()["liveDeliveries"]
+        assert deliveries["sentBeside"] > 0
+        assert deliveries["queued"] == 0

@@ -38,6 +38,14 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _flag(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"DATABASE_URL: {value!r} is not a yes or a no")
+
+
 def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
     """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/db`` into a DATABASES entry."""
     parts = urlsplit(url)
@@ -81,6 +89,20 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
             if conn_max_age:
                 raise ImproperlyConfigured("DATABASE_URL: pool and conn_max_age exclude each other")
             options["pool"] = {"min_size": min(4, size), "max_size": size, "timeout": 10}
+        # Parameters bound by the server, and a statement prepared once it ran this many
+        # times on a connection: a send's statements are then planned once per pooled
+        # connection, not per send (PostgreSQL's CPU a send 1.4-1.7 -> 0.85-1.0 ms,
+        # docs/performance.md). Behind PgBouncer in transaction mode: ?prepare_threshold=off.
+        options["server_side_binding"] = _flag(options.get("server_side_binding", "on"))
+        threshold = str(options.get("prepare_threshold", "5")).lower()
+        if threshold in {"off", "none", "no"}:
+            options["prepare_threshold"] = None
+        elif threshold.isdigit():
+            options["prepare_threshold"] = int(threshold)
+        else:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL: prepare_threshold={threshold!r} is not a number or off"
+            )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",

@@ -1,4 +1,5 @@
-"""DATABASE_URL's PostgreSQL options: conn_max_age and Django's connection pool."""
+"""DATABASE_URL's PostgreSQL options: conn_max_age, Django's connection pool, and the
+server-side binding and prepared statements on by default."""
 
 from __future__ import annotations
 
@@ -21,8 +22,28 @@ def test_no_pool_by_default_and_libpq_options_pass_through() -> None:
         "db",
         "5433",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {
+        "sslmode": "require",
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
     assert db["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "binding", "threshold"),
+    [
+        ("server_side_binding=off", False, 5),
+        ("prepare_threshold=off", True, None),
+        ("server_side_binding=yes&prepare_threshold=2", True, 2),
+    ],
+)
+def test_server_side_binding_and_prepared_statements_can_be_turned_off(
+    query: str, binding: bool, threshold: int | None
+) -> None:
+    db = _database_from_url(f"postgres://u@db/harbor?{query}", DATA)
+    assert db["OPTIONS"]["server_side_binding"] is binding
+    assert db["OPTIONS"]["prepare_threshold"] == threshold
 
 
 @pytest.mark.parametrize(
@@ -36,7 +57,16 @@ def test_pool_takes_a_size_or_a_yes(value: str, size: int | None) -> None:
         assert db["OPTIONS"]["pool"] == {"min_size": min(4, size), "max_size": size, "timeout": 10}
 
 
-@pytest.mark.parametrize("query", ["pool=lots", "pool=8&conn_max_age=60", "pool=-3"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pool=lots",
+        "pool=8&conn_max_age=60",
+        "pool=-3",
+        "server_side_binding=maybe",
+        "prepare_threshold=-1",
+    ],
+)
 def test_a_pool_setting_that_cannot_work_is_refused(query: str) -> None:
     with pytest.raises(ImproperlyConfigured):
         _database_from_url(f"postgres://u@db/harbor?{query}", DATA)

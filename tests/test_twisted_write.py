@@ -60,6 +60,17 @@ def _drain(sock: socket.socket) -> bytes:
         out += chunk
 
 
+def _flush(connection: Any, theirs: socket.socket, reactor: FakeReactor) -> bytes:
+    """Everything the peer gets, letting the connection write what it buffered."""
+    received = b""
+    for _ in range(10_000):
+        received += _drain(theirs)
+        if connection not in reactor.writers:
+            break
+        connection.doWrite()
+    return received + _drain(theirs)
+
+
 def test_a_small_write_is_sent_without_the_reactor(pair: Any) -> None:
     connection, theirs, reactor = pair
     connection.write(b"event: message:new\n")
@@ -76,14 +87,7 @@ def test_what_the_kernel_does_not_take_is_buffered_and_sent_in_order(pair: Any) 
     assert connection in reactor.writers  # the rest waits for writability
     # A later small write must queue behind the rest, not overtake it.
     connection.write(b"TAIL")
-    received = b""
-    for _ in range(10_000):
-        received += _drain(theirs)
-        if connection not in reactor.writers:
-            break
-        connection.doWrite()
-    received += _drain(theirs)
-    assert received == big + b"TAIL"
+    assert _flush(connection, theirs, reactor) == big + b"TAIL"
 
 
 def test_a_closing_connection_takes_the_usual_path(pair: Any) -> None:
@@ -130,16 +134,6 @@ def many() -> Any:
     for connection, theirs in pairs:
         connection.socket.close()
         theirs.close()
-
-
-def _flush(connection: Any, theirs: socket.socket, reactor: FakeReactor) -> bytes:
-    received = b""
-    for _ in range(10_000):
-        received += _drain(theirs)
-        if connection not in reactor.writers:
-            break
-        connection.doWrite()
-    return received + _drain(theirs)
 
 
 def test_a_fan_out_is_sent_on_leaving_by_more_than_one_thread_each_stream_in_order(

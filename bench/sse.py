@@ -1109,7 +1109,7 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             # Fan-out rate while a broadcast is on its way: deliveries over the summed time
             # from each POST's start to its last subscriber's arrival.
             deliveries_per_s=round(got / busy) if busy else 0,
-            # The same at the subscribers' sockets (None where the kernel gave no timestamp).
+            # The same at the subscribers' sockets (nan where the kernel gave no timestamps).
             socket_p50_ms=round(percentile(socket_latencies, 0.5), 1),
             socket_p99_ms=round(percentile(socket_latencies, 0.99), 1),
             socket_max_ms=round(max(socket_latencies, default=float("nan")), 1),

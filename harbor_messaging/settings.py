@@ -22,28 +22,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "harbor-dev-insecure-key-never-use-in-production"
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
+def _yes_no(value: str) -> bool | None:
+    """True or False for the ways of writing yes and no, None for anything else."""
+    value = value.strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"{name} must be 1 or 0, not {raw!r}")
+    return None
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    flag = _yes_no(raw)
+    if flag is None:
+        raise ImproperlyConfigured(f"{name} must be 1 or 0, not {raw!r}")
+    return flag
 
 
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def _flag(value: str) -> bool:
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"DATABASE_URL: {value!r} is not a yes or a no")
 
 
 def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
@@ -77,9 +77,11 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
         conn_max_age = int(options.pop("conn_max_age", "0"))
         pool = options.pop("pool", "0").lower()
         # ?pool=yes (or 1) is a pool of 20, ?pool=N one of N, ?pool=no (or 0) none.
-        size = {"1": 20, "true": 20, "yes": 20, "on": 20, "false": 0, "no": 0, "off": 0}.get(
-            pool, int(pool) if pool.isdigit() else -1
-        )
+        pool_flag = _yes_no(pool)
+        if pool_flag is not None:
+            size = 20 if pool_flag else 0
+        else:
+            size = int(pool) if pool.isdigit() else -1
         if size < 0:
             raise ImproperlyConfigured(f"DATABASE_URL: pool={pool!r} is not a number or a yes/no")
         if size:
@@ -93,8 +95,14 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
         # times on a connection: a send's statements are then planned once per pooled
         # connection, not per send (PostgreSQL's CPU a send 1.4-1.7 -> 0.85-1.0 ms,
         # docs/performance.md). Behind PgBouncer in transaction mode: ?prepare_threshold=off.
-        options["server_side_binding"] = _flag(options.get("server_side_binding", "on"))
-        threshold = str(options.get("prepare_threshold", "5")).lower()
+        binding = _yes_no(options.get("server_side_binding", "on"))
+        if binding is None:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL: server_side_binding={options['server_side_binding']!r} "
+                "is not a yes or a no"
+            )
+        options["server_side_binding"] = binding
+        threshold = options.get("prepare_threshold", "5").lower()
         if threshold in {"off", "none", "no"}:
             options["prepare_threshold"] = None
         elif threshold.isdigit():

@@ -52,7 +52,6 @@ def install() -> None:
         return
     _installed = True
     buffered_write: Any = tcp.Connection.write
-    buffered_write_sequence: Any = tcp.Connection.writeSequence
 
     def write(self: Any, data: bytes) -> None:
         batch = _active
@@ -81,11 +80,9 @@ def install() -> None:
         buffered_write(self, data)
 
     def write_sequence(self: Any, iovec: Iterable[bytes]) -> None:
-        chunks = list(iovec)
-        if chunks and all(type(chunk) is bytes for chunk in chunks) and _idle(self):
-            write(self, b"".join(chunks))
-            return
-        buffered_write_sequence(self, chunks)
+        # One write, so a sequence takes the same way as a write (straight out, into a
+        # fan-out's batch, or Twisted's buffer) and never overtakes one.
+        write(self, b"".join(iovec))
 
     global _buffered_write
     _buffered_write = buffered_write
@@ -183,15 +180,15 @@ class _Batch:
         A connection left with buffered bytes is no longer idle, so its later writes
         queue behind them."""
         own, *theirs = self.shares
+        handed = []
         for sender, share in zip(self.senders, theirs, strict=True):
             if share.items:
                 sender.queue.put(share)
-            else:
-                share.done.set()
+                handed.append(share)
         own.left = _send_all(own.items)
-        own.done.set()
-        for share in self.shares:
+        for share in handed:
             share.done.wait()
+        for share in self.shares:
             for connection, data in share.left:
                 _buffered_write(connection, data)
 

@@ -182,6 +182,17 @@ def _framing(item: Any) -> tuple[str, str]:
     return framing
 
 
+def _framing_bytes(item: Any) -> tuple[bytes, bytes]:
+    """``_framing`` encoded, once per event, for the relay's writes straight to connections."""
+    framing: tuple[bytes, bytes] | None = getattr(item, "framing_bytes", None)
+    if framing is None:
+        head, tail = _framing(item)
+        framing = (head.encode(), tail.encode())
+        with contextlib.suppress(AttributeError):
+            item.framing_bytes = framing
+    return framing
+
+
 def _encode(item: Any, event_id: str) -> str:
     """One event as SSE."""
     head, tail = _framing(item)
@@ -256,10 +267,11 @@ class StreamListener(Listener):  # type: ignore[misc]
             return False  # A gap: the task reads the missing ones from storage.
         live_ids[channel] = item.id
         if _for_listener(item, self.user_id):
-            head, tail = _framing(item)
+            head, tail = _framing_bytes(item)
             try:
-                # The id needs no scrubbing: quoted channel names and numbers.
-                written = self.writer((head + self._event_id(live_ids) + tail).encode())
+                # The id needs no scrubbing: quoted channel names and numbers. (Bytes framed
+                # once per event: the event's text is not encoded again for each stream.)
+                written = self.writer(head + self._event_id(live_ids).encode() + tail)
             except Exception:
                 logger.exception("Writing a live event to a stream failed")
                 written = False

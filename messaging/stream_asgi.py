@@ -72,29 +72,28 @@ def body_writer(send: Send) -> Callable[[bytes], bool] | None:
     if not isinstance(server, Server) or func != server.handle_reply or len(args) != 1:
         return None
     protocol = args[0]
-    connections = server.connections
+    # The connection's transport and framing, taken once the head is out: neither changes
+    # for the rest of the response.
+    transport: Any = None
+    chunked = False
 
     def write(body: bytes) -> bool:
-        details = connections.get(protocol)
-        if details is None or details.get("disconnected"):
+        nonlocal transport, chunked
+        # What Daphne's disconnected mark says: it is set when the request finishes or its
+        # connection is lost, each of which Twisted's Request notes here first. (Looking
+        # the mark up in server.connections, a dict keyed by a Python-level __hash__, was
+        # a fifth of a fan-out's Python.)
+        if protocol.finished or protocol._disconnected:
             return False
-        channel = protocol.channel
-        if (
-            protocol.startedWriting
-            and not protocol.finished
-            and not protocol._disconnected
-            and channel is not None
-            and body
-        ):
-            # What twisted.web's Request.write does once the head is out, in one write:
-            # the chunk's framing (HTTP/1.1) around the bytes, straight to the transport.
-            protocol.sentLength += len(body)
-            if protocol.chunked:
-                channel.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
-            else:
-                channel.transport.write(body)
+        if transport is None and protocol.startedWriting and protocol.channel is not None:
+            transport, chunked = protocol.channel.transport, bool(protocol.chunked)
+        if transport is None or not body:
+            protocol.handle_reply({"type": "http.response.body", "body": body, "more_body": True})
             return True
-        protocol.handle_reply({"type": "http.response.body", "body": body, "more_body": True})
+        # What twisted.web's Request.write does once the head is out, in one write: the
+        # chunk's framing (HTTP/1.1) around the bytes, straight to the transport.
+        protocol.sentLength += len(body)
+        transport.write(b"%x\r\n%b\r\n" % (len(body), body) if chunked else body)
         return True
 
     return write

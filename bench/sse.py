@@ -8,7 +8,10 @@
 Modes: ``direct`` (the product on Daphne), ``pushpin`` (the product behind a Pushpin and
 zurl of the bench's own, GRIP_URL set; ``--pushpins N`` for N of them in front of the one
 Daphne, GRIP_URL listing them all), ``stock`` (django-eventstream 5.3.4 out of the box,
-the tiny project in bench/stock/), ``all`` (the three, one after another).
+the tiny project in bench/stock/), ``bare`` (bench/bare.py: an asyncio server with no
+framework and no database, writing the same bytes to every stream: the floor of what
+any server reaches with this client on this machine), ``all`` (direct, pushpin and
+stock, one after another).
 
 The client runs in processes of its own, at most 12,000 streams each
 (``--client-processes``), since a process needs a descriptor per stream; its connections
@@ -84,7 +87,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--broadcasts", type=int, default=10, help="messages sent to all")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between sends")
     parser.add_argument(
-        "--mode", choices=["direct", "pushpin", "stock", "all"], default="all", help="set-up"
+        "--mode",
+        choices=["direct", "pushpin", "stock", "bare", "all"],
+        default="all",
+        help="set-up",
     )
     parser.add_argument(
         "--database-url",
@@ -1283,6 +1289,33 @@ def run_stock(args: argparse.Namespace) -> str:
     return summary(result)
 
 
+def run_bare(args: argparse.Namespace) -> str:
+    port = free_port()
+    server = Process(
+        "bare",
+        [sys.executable, str(ROOT / "bench" / "bare.py"), "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        log=BENCH_DIR / f"bare-{port}.log",
+    )
+    try:
+        server.wait_http(f"http://127.0.0.1:{port}/healthz", 30.0)
+        setup = Setup(
+            mode="bare",
+            base_url=f"http://127.0.0.1:{port}",
+            stream_path="/events/tenant/",
+            event=b"message",
+            cookies=[],
+            server_pids=[server.pid],
+            send_path="/send",
+            admin=False,
+        )
+        result = asyncio.run(measure(setup, args))
+    finally:
+        server.stop()
+    return summary(result)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -1290,7 +1323,7 @@ def main(argv: list[str]) -> int:
     print(f"bench sse machine {machine()} nofile={nofile}", flush=True)
     modes = ["direct", "pushpin", "stock"] if args.mode == "all" else [args.mode]
     lines: list[str] = []
-    harbor_modes = [m for m in modes if m != "stock"]
+    harbor_modes = [m for m in modes if m in {"direct", "pushpin"}]
     if harbor_modes:
         with own_database(args) as database_url:
             setup_django(database_url)
@@ -1312,6 +1345,10 @@ def main(argv: list[str]) -> int:
     if "stock" in modes:
         print("bench sse mode=stock: starting", flush=True)
         lines.append(run_stock(args))
+        print(lines[-1], flush=True)
+    if "bare" in modes:
+        print("bench sse mode=bare: starting", flush=True)
+        lines.append(run_bare(args))
         print(lines[-1], flush=True)
     return 0 if all(" errors=0" in line for line in lines) else 1
 

@@ -784,10 +784,12 @@ def main(argv: list[str]) -> int:
 
         def send(sender: Any) -> Any:
             count = rng.choices([1, 2, 3, 5], weights=[60, 20, 15, 5])[0]
+            sender_id = sender.pk
             return actions.do_send_message(
                 sender=sender,
                 access=accesses[sender.pk],
-                recipient_ids=rng.sample([i for i in ids if i != sender.pk], count),
+                # sender.pk once: a model's pk is a property, 200 calls a send were ~0.1 ms.
+                recipient_ids=rng.sample([i for i in ids if i != sender_id], count),
                 subject=sentence(rng, 2, 6),
                 body=sentence(rng, 8, 60),
             )

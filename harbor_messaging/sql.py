@@ -7,9 +7,11 @@ The statements stay the same on SQLite and PostgreSQL; only their placeholder li
 from __future__ import annotations
 
 from collections.abc import Sequence, Sized
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 # Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 BATCH = 1000
@@ -47,3 +49,53 @@ def insert_rows(
             if cursor.description is not None:
                 returned += cursor.fetchall()
     return returned
+
+
+@dataclass(frozen=True)
+class Write:
+    """One data-modifying statement (an ``INSERT``), run alone or, on PostgreSQL, as a
+    ``WITH`` clause of another statement so that both are one round trip and one
+    transaction (``with_writes``)."""
+
+    sql: str
+    params: list[Any]
+
+
+def insert_instance(obj: Model) -> Write:
+    """The ``INSERT`` of a new model instance whose primary key is already set, with its
+    values prepared as ``Model.save`` prepares them (``auto_now`` and the like included)."""
+    meta = obj._meta
+    quote = connection.ops.quote_name
+    fields = list(meta.local_concrete_fields)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    return Write(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks(values)})", values)
+
+
+def with_writes(writes: Sequence[Write], statement: str, params: Sequence[Any]) -> Write:
+    """``statement`` with ``writes`` run in it first, as ``WITH`` clauses (PostgreSQL: a
+    data-modifying ``WITH`` runs to completion whether or not the statement reads it)."""
+    if not writes:
+        return Write(statement, list(params))
+    clauses = ", ".join(f"write_{number} AS ({w.sql})" for number, w in enumerate(writes))
+    if statement.startswith("WITH "):
+        statement = statement[len("WITH ") :]
+        head = f"WITH {clauses}, "
+    else:
+        head = f"WITH {clauses} "
+    return Write(head + statement, [p for w in writes for p in w.params] + list(params))
+
+
+def run_writes(writes: Sequence[Write]) -> None:
+    """The writes, in the order given: on PostgreSQL as one statement, elsewhere one each
+    (inside the caller's transaction)."""
+    if not writes:
+        return
+    if connection.vendor == "postgresql":
+        *before, last = writes
+        statements = [with_writes(before, last.sql, last.params)]
+    else:
+        statements = list(writes)
+    with connection.cursor() as cursor:
+        for write in statements:
+            cursor.execute(write.sql, write.params)

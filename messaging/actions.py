@@ -23,8 +23,9 @@ from harbor_messaging.tenants.selectors import TenantAccess
 from . import events
 from .delivery import count_member_receivers, defer_member_deliveries, deliver_pending_if_any
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
-from .rendering import rendered_body_fields
+from .rendering import might_have_links, rendered_body_fields
 from .selectors import (
+    MEMBER_NAMES_SQL,
     UNREAD_COUNTS_SQL,
     ViewedMessage,
     member_names,
@@ -33,7 +34,7 @@ from .selectors import (
     unread_count_for,
     unread_counts_for_users,
 )
-from .serialization import iso
+from .serialization import iso, name_from
 
 ALL = "all"
 
@@ -70,11 +71,18 @@ def check_recipients(
     *, access: TenantAccess, sender: User, recipient_ids: list[int] | Literal["all"]
 ) -> Recipients:
     """The recipients' user ids and the audience, or why they may not be addressed."""
-    tenant = access.tenant
     if recipient_ids == ALL:
         if not access.can_message_all:
             raise Forbidden("Only tenant admins may message the whole tenant.")
         return Recipients(None, Message.Audience.TENANT, None)
+    assert isinstance(recipient_ids, list)
+    ids = check_recipient_list(sender=sender, recipient_ids=recipient_ids)
+    # The members' names in the same query that checks them, for the stored recipient list.
+    return check_members(ids, member_names(access.tenant, among=ids))
+
+
+def check_recipient_list(*, sender: User, recipient_ids: list[int]) -> list[int]:
+    """Chosen recipients, before anyone is looked up: how many, and not the sender."""
     if not recipient_ids:
         raise InvalidInput("Choose at least one recipient.", field="recipientIds")
     if len(recipient_ids) > RECIPIENTS_MAX:
@@ -85,17 +93,18 @@ def check_recipients(
         )
     if sender.pk in recipient_ids:
         raise InvalidInput("You cannot send a message to yourself.", field="recipientIds")
-    assert isinstance(recipient_ids, list)
-    # The members' names in the same query that checks them, for the stored recipient list.
-    members = member_names(tenant, among=recipient_ids)
-    unknown = [i for i in recipient_ids if i not in members]
+    return list(recipient_ids)
+
+
+def check_members(ids: list[int], members: dict[int, str]) -> Recipients:
+    """Direct recipients, each an active member (``members``: their names by id)."""
+    unknown = [i for i in ids if i not in members]
     if unknown:
         raise InvalidInput(
             "Some recipients are not members of this tenant.",
             field="recipientIds",
             details={"unknown": unknown},
         )
-    ids = list(recipient_ids)
     return Recipients(
         ids, Message.Audience.DIRECT, [{"id": uid, "name": members[uid]} for uid in ids]
     )
@@ -188,6 +197,19 @@ def do_send_message(
     )
     draft = check_draft(subject=subject, body=body, has_attachments=bool(files))
     reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
+    if (
+        isinstance(recipient_ids, list)
+        and not files
+        and connection.vendor == "postgresql"
+        and not might_have_links(draft.body)
+    ):
+        return _send_direct_at_once(
+            sender=sender,
+            access=access,
+            ids=check_recipient_list(sender=sender, recipient_ids=recipient_ids),
+            draft=draft,
+            reply_to=reply_to,
+        )
     with transaction.atomic():
         recipients = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
         ids = recipients.ids or []
@@ -225,6 +247,78 @@ def do_send_message(
     return message
 
 
+_SEND_READ_SQL = (
+    "SELECT nextval(pg_get_serial_sequence(%s, 'id')),"
+    " (SELECT json_agg(json_build_array(n.id, n.username, n.first_name, n.last_name))"
+    " FROM ({members}) AS n),"
+    " (SELECT json_agg(json_build_array(c.user_id, c.count)) FROM ({counts}) AS c)"
+)
+
+
+def _send_direct_at_once(
+    *, sender: User, access: TenantAccess, ids: list[int], draft: Draft, reply_to: Message | None
+) -> Message:
+    """A direct message with no files and no links, on PostgreSQL, in two round trips and
+    no BEGIN/COMMIT of its own: one read (the recipients checked and named, the unread
+    counts its events carry, the message's id taken from its sequence), then the message,
+    its recipient rows and its stored events as one statement, which is one transaction.
+
+    What ``do_send_message`` writes in one transaction of six round trips; at ~0.15 ms of
+    CPU a round trip and ~0.2 ms a BEGIN/COMMIT pair, counted on both sides, that was a
+    third of a send's CPU (docs/performance.md). Inside a transaction the caller opened,
+    both simply join it.
+    """
+    tenant = access.tenant
+    people = [sender.pk, *ids]
+    # The counts must include whole-tenant messages whose rows are still to be stored.
+    deliver_pending_if_any(tenant, people)
+    read = _SEND_READ_SQL.format(
+        members=MEMBER_NAMES_SQL.format(marks=sql.marks(ids)),
+        counts=UNREAD_COUNTS_SQL.format(marks=sql.marks(people)),
+    )
+    ((message_id, member_rows, count_rows),) = sql.fetch(
+        read, [Message._meta.db_table, tenant.pk, True, *ids, *people, tenant.pk]
+    )
+    members = {
+        uid: name_from(username=username, first_name=first, last_name=last)
+        for uid, username, first, last in member_rows or []
+    }
+    recipients = check_members(ids, members)
+    # Read before the rows below exist: each recipient will have one unread more.
+    counts = dict.fromkeys(people, 0)
+    counts.update((uid, n) for uid, n in count_rows or [])
+    for uid in ids:
+        counts[uid] += 1
+    message = Message(
+        id=message_id,
+        tenant=tenant,
+        sender=sender,
+        subject=draft.subject,
+        body=draft.body,
+        **rendered_body_fields(draft.body),
+        audience=recipients.audience,
+        reply_to=reply_to,
+        thread_root_id=(reply_to.thread_id if reply_to is not None else None),
+        recipient_count=len(ids),
+        recipients_shown=recipients.shown,
+    )
+    insert_message = sql.insert_instance(message)  # sets created_at, as save() would
+    message._state.adding = False
+    message._state.db = connection.alias
+    table = connection.ops.quote_name(MessageRecipient._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(message.created_at)
+    values, params = sql.values_list([(message_id, uid, tenant.pk, created) for uid in ids])
+    insert_rows = sql.Write(
+        f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) VALUES {values}",
+        params,
+    )
+    events.publish_on_commit(
+        message_sent_events(message=message, tenant=tenant, recipient_ids=ids, counts=counts),
+        writes=[insert_message, insert_rows],
+    )
+    return message
+
+
 def notify_message_sent(
     *,
     message: Message,
@@ -232,6 +326,20 @@ def notify_message_sent(
     recipient_ids: list[int],
     counts: dict[int, int] | None = None,
 ) -> None:
+    events.publish_on_commit(
+        message_sent_events(
+            message=message, tenant=tenant, recipient_ids=recipient_ids, counts=counts
+        )
+    )
+
+
+def message_sent_events(
+    *,
+    message: Message,
+    tenant: Tenant,
+    recipient_ids: list[int],
+    counts: dict[int, int] | None = None,
+) -> list[events.MessageEvent]:
     sender = message.sender
     sender_view = messages_json(
         [ViewedMessage(message, None)], viewer=sender, tenant_slug=tenant.slug
@@ -274,7 +382,7 @@ def notify_message_sent(
                 skip_user_ids=(sender.pk,),
             )
         )
-    events.publish_on_commit(out)
+    return out
 
 
 # -- edit ------------------------------------------------------------------------------------

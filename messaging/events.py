@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from harbor_messaging import sql
 
 from .publishers.base import EventPublisher
 from .serialization import iso
@@ -80,11 +83,19 @@ def get_publisher() -> EventPublisher:
     return _publisher
 
 
-def publish_on_commit(events: list[MessageEvent]) -> None:
-    """Hand the events to the publisher once the current transaction commits, never before."""
-    if not events:
+def publish_on_commit(events: list[MessageEvent], *, writes: Sequence[sql.Write] = ()) -> None:
+    """Hand the events to the publisher once the current transaction commits, never before.
+
+    ``writes``: the change itself, not yet made, to be made with the events' storage in
+    one transaction (``EventPublisher.prepare_with``); outside a transaction that one is
+    the statement's own, and the events go out as soon as it has run.
+    """
+    if not events and not writes:
         return
     publisher = get_publisher()
     # Stored with the change (when the publisher stores), delivered only once it commits.
-    prepared = publisher.prepare(list(events))
-    transaction.on_commit(lambda: publisher.publish(prepared), robust=True)
+    prepared = (
+        publisher.prepare_with(list(events), writes) if writes else publisher.prepare(list(events))
+    )
+    if events:
+        transaction.on_commit(lambda: publisher.publish(prepared), robust=True)

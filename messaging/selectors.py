@@ -403,7 +403,7 @@ def addressable_members(*, access: TenantAccess, viewer: User, q: str = "") -> l
 
 
 # Plain SQL for the send's member check, as UNREAD_COUNTS_SQL.
-_MEMBER_NAMES_SQL = (
+MEMBER_NAMES_SQL = (
     "SELECT u.id, u.username, u.first_name, u.last_name FROM tenants_membership m"
     " JOIN auth_user u ON u.id = m.user_id"
     " WHERE m.tenant_id = %s AND u.is_active = %s AND m.user_id IN ({marks})"
@@ -415,7 +415,7 @@ def member_names(tenant: Tenant, *, among: Iterable[int]) -> dict[int, str]:
     ids = list(among)
     if not ids:
         return {}
-    rows = sql.fetch(_MEMBER_NAMES_SQL.format(marks=sql.marks(ids)), [tenant.pk, True, *ids])
+    rows = sql.fetch(MEMBER_NAMES_SQL.format(marks=sql.marks(ids)), [tenant.pk, True, *ids])
     return {
         uid: name_from(username=username, first_name=first, last_name=last)
         for uid, username, first, last in rows

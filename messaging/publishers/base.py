@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from harbor_messaging import sql
 
 if TYPE_CHECKING:
     from messaging.events import MessageEvent
@@ -19,6 +22,14 @@ class EventPublisher:
 
     def prepare(self, events: list[MessageEvent]) -> Any:
         return events
+
+    def prepare_with(self, events: list[MessageEvent], writes: Sequence[sql.Write]) -> Any:
+        """``prepare(events)`` after ``writes``, the change the events are of, in one
+        transaction with it. By default the writes run first (on PostgreSQL as one
+        statement, which is a transaction of its own where none is open); a publisher
+        that stores events in the same database may run them in its own statement."""
+        sql.run_writes(writes)
+        return self.prepare(events)
 
     def publish(self, prepared: Any) -> None:
         raise NotImplementedError("EventPublisher subclasses must write publish(prepared)")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from harbor_messaging import sql
 from messaging import relay
 from messaging.channels import tenant_channel, user_channel
 from messaging.stream_storage import StoredEvent, append_events
@@ -31,6 +33,13 @@ class StreamPublisher(EventPublisher):
     hands the stored events to the relay once it commits (publish)."""
 
     def prepare(self, events: list[MessageEvent]) -> Any:
+        return append_events(self._items(events))
+
+    def prepare_with(self, events: list[MessageEvent], writes: Sequence[sql.Write]) -> Any:
+        # The change and its events in one statement on PostgreSQL (stream_storage).
+        return append_events(self._items(events), writes=writes)
+
+    def _items(self, events: list[MessageEvent]) -> list[tuple[str, str, str, int | None]]:
         items: list[tuple[str, str, str, int | None]] = []
         for event in events:
             data = encode(event)  # Encoded once, however many channels it goes to.
@@ -41,7 +50,7 @@ class StreamPublisher(EventPublisher):
                 (user_channel(uid, event.tenant_slug), event.type, data, None)
                 for uid in event.user_ids
             )
-        return append_events(items)
+        return items
 
     def publish(self, events: Any) -> None:
         stored: list[StoredEvent] = events

@@ -3,7 +3,10 @@ which events an action sent, and only after its transaction committed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from harbor_messaging import sql
 
 from .eventstream import StreamPublisher
 
@@ -16,6 +19,9 @@ class MemoryPublisher(StreamPublisher):
 
     def prepare(self, events: list[MessageEvent]) -> Any:
         return (list(events), super().prepare(events))
+
+    def prepare_with(self, events: list[MessageEvent], writes: Sequence[sql.Write]) -> Any:
+        return (list(events), super().prepare_with(events, writes))
 
     def publish(self, prepared: Any) -> None:
         events, stored = prepared

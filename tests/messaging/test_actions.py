@@ -155,6 +155,40 @@ def test_a_savepoint_rolled_back_drops_only_its_events(
     assert {e.message_id for e in published} == {kept.pk}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_direct_send_whose_one_statement_fails_keeps_nothing(
+    world: dict[str, Any], published: list[MessageEvent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL a plain direct message is written by one statement with no transaction
+    # around it (actions._send_direct_at_once): the message, its rows and its stored
+    # events stand or fall together. Here its events cannot be stored (a channel name
+    # longer than the column), so the statement fails, committed nothing, and told no one.
+    from django.db import DatabaseError, connection
+
+    from messaging.models import StreamEvent
+    from messaging.publishers import eventstream
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement send is PostgreSQL's")
+    factories.send(world["bo"], world["acme"], [world["ann"]])
+    published.clear()
+
+    def rows() -> tuple[int, int, int]:
+        tables = (Message, MessageRecipient, StreamEvent)
+        return tuple(model.objects.count() for model in tables)  # type: ignore[return-value]
+
+    before = rows()
+    monkeypatch.setattr(eventstream, "user_channel", lambda uid, slug: "u" * 200)
+    with pytest.raises(DatabaseError):
+        factories.send(world["bo"], world["acme"], [world["ann"], world["cy"]])
+    assert rows() == before
+    assert published == []
+    monkeypatch.undo()
+    # The connection is fine afterwards: the next send goes through.
+    factories.send(world["bo"], world["acme"], [world["cy"]])
+    assert Message.objects.count() == before[0] + 1
+
+
 @pytest.mark.parametrize(
     ("to", "error"),
     [("all", Forbidden), ([], InvalidInput)],

@@ -23,7 +23,7 @@ from harbor_messaging.tenants.selectors import TenantAccess
 from . import events
 from .delivery import count_member_receivers, defer_member_deliveries, deliver_pending_if_any
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
-from .rendering import might_have_links, rendered_body_fields
+from .rendering import rendered_body_fields
 from .selectors import (
     MEMBER_NAMES_SQL,
     UNREAD_COUNTS_SQL,
@@ -197,17 +197,20 @@ def do_send_message(
     )
     draft = check_draft(subject=subject, body=body, has_attachments=bool(files))
     reply_to = check_reply_to(user=sender, tenant=tenant, reply_to_id=reply_to_id)
+    rendered = rendered_body_fields(draft.body)
     if (
         isinstance(recipient_ids, list)
         and not files
         and connection.vendor == "postgresql"
-        and not might_have_links(draft.body)
+        # No link to store: the body is escaped before linkify, so "<a " is only a link.
+        and "<a " not in rendered["body_html"]
     ):
         return _send_direct_at_once(
             sender=sender,
             access=access,
             ids=check_recipient_list(sender=sender, recipient_ids=recipient_ids),
             draft=draft,
+            rendered=rendered,
             reply_to=reply_to,
         )
     with transaction.atomic():
@@ -218,7 +221,7 @@ def do_send_message(
             sender=sender,
             subject=draft.subject,
             body=draft.body,
-            **rendered_body_fields(draft.body),
+            **rendered,
             audience=recipients.audience,
             reply_to=reply_to,
             thread_root_id=(reply_to.thread_id if reply_to is not None else None),
@@ -256,7 +259,13 @@ _SEND_READ_SQL = (
 
 
 def _send_direct_at_once(
-    *, sender: User, access: TenantAccess, ids: list[int], draft: Draft, reply_to: Message | None
+    *,
+    sender: User,
+    access: TenantAccess,
+    ids: list[int],
+    draft: Draft,
+    rendered: dict[str, Any],
+    reply_to: Message | None,
 ) -> Message:
     """A direct message with no files and no links, on PostgreSQL, in two round trips and
     no BEGIN/COMMIT of its own: one read (the recipients checked and named, the unread
@@ -295,7 +304,7 @@ def _send_direct_at_once(
         sender=sender,
         subject=draft.subject,
         body=draft.body,
-        **rendered_body_fields(draft.body),
+        **rendered,
         audience=recipients.audience,
         reply_to=reply_to,
         thread_root_id=(reply_to.thread_id if reply_to is not None else None),

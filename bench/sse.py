@@ -1243,6 +1243,20 @@ def run_harbor(mode: str, args: argparse.Namespace, database_url: str, keys: lis
     return summary(result)
 
 
+def _plain_setup(mode: str, port: int, pid: int) -> Setup:
+    """The stock and bare servers: one channel at /events/tenant/, an open POST /send."""
+    return Setup(
+        mode=mode,
+        base_url=f"http://127.0.0.1:{port}",
+        stream_path="/events/tenant/",
+        event=b"message",
+        cookies=[],
+        server_pids=[pid],
+        send_path="/send",
+        admin=False,
+    )
+
+
 def run_stock(args: argparse.Namespace) -> str:
     path = BENCH_DIR / "stock.sqlite3"
     _remove_sqlite(path)
@@ -1270,17 +1284,7 @@ def run_stock(args: argparse.Namespace) -> str:
         daphne = start_daphne(
             "daphne-stock", port, "stock.asgi:application", cwd=ROOT / "bench", env=env
         )
-        setup = Setup(
-            mode="stock",
-            base_url=f"http://127.0.0.1:{port}",
-            stream_path="/events/tenant/",
-            event=b"message",
-            cookies=[],
-            server_pids=[daphne.pid],
-            send_path="/send",
-            admin=False,
-        )
-        result = asyncio.run(measure(setup, args))
+        result = asyncio.run(measure(_plain_setup("stock", port, daphne.pid), args))
     finally:
         if daphne is not None:
             daphne.stop()
@@ -1300,17 +1304,7 @@ def run_bare(args: argparse.Namespace) -> str:
     )
     try:
         server.wait_http(f"http://127.0.0.1:{port}/healthz", 30.0)
-        setup = Setup(
-            mode="bare",
-            base_url=f"http://127.0.0.1:{port}",
-            stream_path="/events/tenant/",
-            event=b"message",
-            cookies=[],
-            server_pids=[server.pid],
-            send_path="/send",
-            admin=False,
-        )
-        result = asyncio.run(measure(setup, args))
+        result = asyncio.run(measure(_plain_setup("bare", port, server.pid), args))
     finally:
         server.stop()
     return summary(result)

@@ -216,18 +216,15 @@ def do_send_message(
     with transaction.atomic():
         recipients = check_recipients(access=access, sender=sender, recipient_ids=recipient_ids)
         ids = recipients.ids or []
-        message = Message.objects.create(
+        message = _new_message(
             tenant=tenant,
             sender=sender,
-            subject=draft.subject,
-            body=draft.body,
-            **rendered,
-            audience=recipients.audience,
+            draft=draft,
+            rendered=rendered,
+            recipients=recipients,
             reply_to=reply_to,
-            thread_root_id=(reply_to.thread_id if reply_to is not None else None),
-            recipient_count=len(ids),
-            recipients_shown=recipients.shown,
         )
+        message.save(force_insert=True)
         counts = None
         if recipients.ids is not None:
             counts = _insert_deliveries(
@@ -248,6 +245,30 @@ def do_send_message(
             # The members' rows after the commit, once the event is out (delivery.py).
             defer_member_deliveries(message=message, tenant=tenant)
     return message
+
+
+def _new_message(
+    *,
+    tenant: Tenant,
+    sender: User,
+    draft: Draft,
+    rendered: dict[str, Any],
+    recipients: Recipients,
+    reply_to: Message | None,
+) -> Message:
+    """The message a send stores, not yet saved."""
+    return Message(
+        tenant=tenant,
+        sender=sender,
+        subject=draft.subject,
+        body=draft.body,
+        **rendered,
+        audience=recipients.audience,
+        reply_to=reply_to,
+        thread_root_id=(reply_to.thread_id if reply_to is not None else None),
+        recipient_count=len(recipients.ids or []),
+        recipients_shown=recipients.shown,
+    )
 
 
 _SEND_READ_SQL = (
@@ -298,19 +319,15 @@ def _send_direct_at_once(
     counts.update((uid, n) for uid, n in count_rows or [])
     for uid in ids:
         counts[uid] += 1
-    message = Message(
-        id=message_id,
+    message = _new_message(
         tenant=tenant,
         sender=sender,
-        subject=draft.subject,
-        body=draft.body,
-        **rendered,
-        audience=recipients.audience,
+        draft=draft,
+        rendered=rendered,
+        recipients=recipients,
         reply_to=reply_to,
-        thread_root_id=(reply_to.thread_id if reply_to is not None else None),
-        recipient_count=len(ids),
-        recipients_shown=recipients.shown,
     )
+    message.id = message_id
     insert_message = sql.insert_instance(message)  # sets created_at, as save() would
     message._state.adding = False
     message._state.db = connection.alias

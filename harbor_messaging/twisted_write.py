@@ -26,7 +26,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-_installed = False
+# Twisted's own write, kept once install() has patched it (None until then).
+_buffered_write: Any = None
 # The batch the reactor's thread is filling, if any (set and cleared only by that thread).
 _active: _Batch | None = None
 
@@ -43,14 +44,13 @@ def _idle(transport: Any) -> bool:
 
 def install() -> None:
     """Patch twisted.internet.tcp.Connection's write and writeSequence (once)."""
-    global _installed
-    if _installed:
+    global _buffered_write
+    if _buffered_write is not None:
         return
     try:
         from twisted.internet import tcp
     except ImportError:  # pragma: no cover - Daphne depends on Twisted
         return
-    _installed = True
     buffered_write: Any = tcp.Connection.write
 
     def write(self: Any, data: bytes) -> None:
@@ -84,13 +84,9 @@ def install() -> None:
         # fan-out's batch, or Twisted's buffer) and never overtakes one.
         write(self, b"".join(iovec))
 
-    global _buffered_write
     _buffered_write = buffered_write
     setattr(tcp.Connection, "write", write)  # noqa: B010
     setattr(tcp.Connection, "writeSequence", write_sequence)  # noqa: B010
-
-
-_buffered_write: Any = None
 
 
 def _send_all(items: list[tuple[Any, bytes]]) -> list[tuple[Any, bytes]]:

@@ -139,6 +139,18 @@ def check_recipient_of(*, user: User, message_id: int) -> ViewedMessage:
 # -- send ------------------------------------------------------------------------------------
 
 
+def _delivery_rows(
+    *, message: Message, tenant: Tenant, user_ids: list[int]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """The recipient rows of a direct message, as ``sql.insert_rows`` takes them."""
+    table = connection.ops.quote_name(MessageRecipient._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(message.created_at)
+    return (
+        f"{table} (message_id, user_id, tenant_id, created_at)",
+        [(message.pk, uid, tenant.pk, created) for uid in user_ids],
+    )
+
+
 def _insert_deliveries(
     *, message: Message, tenant: Tenant, user_ids: list[int], sender_id: int
 ) -> dict[int, int] | None:
@@ -149,10 +161,7 @@ def _insert_deliveries(
     The ORM's bulk_create builds a model instance per row; for a message to a whole tenant
     that Python work, not the database, was most of the send (5,000 rows: ~0.7 s).
     """
-    table = connection.ops.quote_name(MessageRecipient._meta.db_table)
-    head = f"{table} (message_id, user_id, tenant_id, created_at)"
-    created = connection.ops.adapt_datetimefield_value(message.created_at)
-    rows = [(message.pk, uid, tenant.pk, created) for uid in user_ids]
+    head, rows = _delivery_rows(message=message, tenant=tenant, user_ids=user_ids)
     if connection.vendor != "postgresql" or len(rows) > sql.BATCH:
         sql.insert_rows(head, rows)
         return None
@@ -331,13 +340,9 @@ def _send_direct_at_once(
     insert_message = sql.insert_instance(message)  # sets created_at, as save() would
     message._state.adding = False
     message._state.db = connection.alias
-    table = connection.ops.quote_name(MessageRecipient._meta.db_table)
-    created = connection.ops.adapt_datetimefield_value(message.created_at)
-    values, params = sql.values_list([(message_id, uid, tenant.pk, created) for uid in ids])
-    insert_rows = sql.Write(
-        f"INSERT INTO {table} (message_id, user_id, tenant_id, created_at) VALUES {values}",
-        params,
-    )
+    head, rows = _delivery_rows(message=message, tenant=tenant, user_ids=ids)
+    values, params = sql.values_list(rows)
+    insert_rows = sql.Write(f"INSERT INTO {head} VALUES {values}", params)
     events.publish_on_commit(
         message_sent_events(message=message, tenant=tenant, recipient_ids=ids, counts=counts),
         writes=[insert_message, insert_rows],

@@ -94,8 +94,6 @@ def publish_on_commit(events: list[MessageEvent], *, writes: Sequence[sql.Write]
         return
     publisher = get_publisher()
     # Stored with the change (when the publisher stores), delivered only once it commits.
-    prepared = (
-        publisher.prepare_with(list(events), writes) if writes else publisher.prepare(list(events))
-    )
+    prepared = publisher.prepare_with(list(events), writes)
     if events:
         transaction.on_commit(lambda: publisher.publish(prepared), robust=True)

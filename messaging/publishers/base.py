@@ -27,7 +27,8 @@ class EventPublisher:
         """``prepare(events)`` after ``writes``, the change the events are of, in one
         transaction with it. By default the writes run first (on PostgreSQL as one
         statement, which is a transaction of its own where none is open); a publisher
-        that stores events in the same database may run them in its own statement."""
+        that stores events in the same database may run them in its own statement.
+        ``events.publish_on_commit`` calls this, with no writes for most changes."""
         sql.run_writes(writes)
         return self.prepare(events)
 

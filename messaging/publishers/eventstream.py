@@ -33,7 +33,7 @@ class StreamPublisher(EventPublisher):
     hands the stored events to the relay once it commits (publish)."""
 
     def prepare(self, events: list[MessageEvent]) -> Any:
-        return append_events(self._items(events))
+        return self.prepare_with(events, ())
 
     def prepare_with(self, events: list[MessageEvent], writes: Sequence[sql.Write]) -> Any:
         # The change and its events in one statement on PostgreSQL (stream_storage).

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 class MemoryPublisher(StreamPublisher):
     published: ClassVar[list[MessageEvent]] = []
 
-    def prepare(self, events: list[MessageEvent]) -> Any:
-        return (list(events), super().prepare(events))
-
     def prepare_with(self, events: list[MessageEvent], writes: Sequence[sql.Write]) -> Any:
         return (list(events), super().prepare_with(events, writes))
 

@@ -42,7 +42,8 @@ def _wake(listeners: list[Any]) -> None:
         listener.aevent.set()
 
 
-Delivery = tuple[Any, str, Any]  # (listener, channel, event)
+# One event for one loop's streams: (channel, event, the channel's listeners then).
+Delivery = tuple[str, Any, tuple[Any, ...]]
 
 
 def _deliver_locally(stored: list[StoredEvent]) -> None:
@@ -51,26 +52,33 @@ def _deliver_locally(stored: list[StoredEvent]) -> None:
     As django-eventstream's ListenerManager.add_to_queues, but per event loop one call
     for the whole batch rather than one per listener per event: with thousands of
     streams, a call_soon_threadsafe each was thousands of self-pipe writes per message.
+    Here each channel's listeners are only copied, a tuple made in C; the loop goes
+    through them as it writes. Pairing each listener with its event here first held the
+    GIL in the publishing thread for ~8 ms at 10,000 streams before the loop wrote the
+    first one, and the loop went through the same 10,000 again (docs/performance.md).
     """
     manager = get_listener_manager()
     by_loop: dict[int, tuple[Any, list[Delivery]]] = {}
     with manager.lock:
         for item in stored:
+            listeners = tuple(manager.listeners_by_channel.get(item.channel, ()))
+            if not listeners:
+                continue
             event = item.as_event()
-            for listener in manager.listeners_by_channel.get(item.channel, ()):
-                if listener.loop is not None:
-                    entry = by_loop.setdefault(id(listener.loop), (listener.loop, []))
-                    entry[1].append((listener, item.channel, event))
+            for loop in {listener.loop for listener in listeners}:
+                if loop is not None:
+                    entry = by_loop.setdefault(id(loop), (loop, []))
+                    entry[1].append((item.channel, event, listeners))
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
     for loop, deliveries in by_loop.values():
         _fanout_loops.add(loop)
-        if running is loop:
-            _deliver_on_loop(deliveries)
+        if running is not None and running is loop:
+            _deliver_on_loop(deliveries, running)
         else:
-            loop.call_soon_threadsafe(_deliver_on_loop, deliveries)
+            loop.call_soon_threadsafe(_deliver_on_loop, deliveries, loop)
 
 
 # The event loops this process has handed live events to (Daphne has one).
@@ -105,32 +113,37 @@ def wait_for_local_fanout(timeout: float) -> bool:
 deliveries = {"written": 0, "queued": 0}
 
 
-def _deliver_on_loop(batch: list[Delivery]) -> None:
-    """On the listeners' loop: write each event straight out where its stream is waiting
-    for exactly that one (``StreamListener.write_now``), else queue it and wake the task."""
+def _deliver_on_loop(batch: list[Delivery], loop: asyncio.AbstractEventLoop) -> None:
+    """On ``loop``: write each event straight out to its streams on this loop where the
+    stream is waiting for exactly that one (``StreamListener.write_now``), else queue it
+    and wake the stream's task."""
     manager = get_listener_manager()
     woken: dict[int, Any] = {}
-    written = 0
+    written = queued = 0
     with (
         manager.lock,
         twisted_write.parallel_sends(
-            len(batch),
+            sum(len(listeners) for _, _, listeners in batch),
             threads=settings.HARBOR_STREAM_SEND_THREADS,
             least=settings.HARBOR_STREAM_SEND_THREADS_FROM,
         ),
     ):
-        for listener, channel, event in batch:
-            if listener.write_now(channel, event):
-                written += 1
-                continue
-            items = listener.channel_items.setdefault(channel, [])
-            if len(items) < MAX_PENDING:
-                items.append(event)
-            else:
-                listener.overflow = True
-            woken[id(listener)] = listener
+        for channel, event, listeners in batch:
+            for listener in listeners:
+                if listener.loop is not loop:
+                    continue
+                if listener.write_now(channel, event):
+                    written += 1
+                    continue
+                queued += 1
+                items = listener.channel_items.setdefault(channel, [])
+                if len(items) < MAX_PENDING:
+                    items.append(event)
+                else:
+                    listener.overflow = True
+                woken[id(listener)] = listener
     deliveries["written"] += written
-    deliveries["queued"] += len(batch) - written
+    deliveries["queued"] += queued
     _wake(list(woken.values()))
 
 

@@ -22,6 +22,7 @@ from django_eventstream.views import get_listener_manager
 
 from harbor_messaging import twisted_write
 
+from . import stream
 from .stream_storage import StoredEvent
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ deliveries = {"written": 0, "queued": 0}
 
 def _deliver_on_loop(batch: list[Delivery], loop: asyncio.AbstractEventLoop) -> None:
     """On ``loop``: write each event straight out to its streams on this loop where the
-    stream is waiting for exactly that one (``StreamListener.write_now``), else queue it
+    stream is waiting for exactly that one (``StreamListener.write_framed``), else queue it
     and wake the stream's task."""
     manager = get_listener_manager()
     woken: dict[int, Any] = {}
@@ -129,10 +130,11 @@ def _deliver_on_loop(batch: list[Delivery], loop: asyncio.AbstractEventLoop) -> 
         ),
     ):
         for channel, event, listeners in batch:
+            framed = stream.live_framing(event)
             for listener in listeners:
                 if listener.loop is not loop:
                     continue
-                if listener.write_now(channel, event):
+                if listener.write_framed(channel, event, framed):
                     written += 1
                     continue
                 queued += 1

@@ -203,6 +203,20 @@ def _for_listener(item: Any, user_id: int) -> bool:
     return getattr(item, "skip_user_id", None) != user_id
 
 
+# What every stream's write of one live event shares: its id as a number and as the bytes
+# of its channel's part of the SSE id, the user it skips, its framing as bytes. None for
+# an event without an id (it goes through the queue).
+LiveFraming = tuple[int, bytes, Any, bytes, bytes]
+
+
+def live_framing(item: Any) -> LiveFraming | None:
+    """Worked out once per event by the relay, not once per stream it is written to."""
+    if item.id is None:
+        return None
+    head, tail = _framing_bytes(item)
+    return int(item.id), str(item.id).encode(), getattr(item, "skip_user_id", None), head, tail
+
+
 BodyWriter = Callable[[bytes], bool]
 
 
@@ -233,6 +247,15 @@ class StreamListener(Listener):  # type: ignore[misc]
         # Which of the housekeeper's ticks this stream's keep-alive falls on.
         self.phase = next(_phases)
         self._quoted: dict[str, str] = {}
+        # The SSE id's text around one channel's event id: (channel, before, after), the
+        # other channels' ids as they stand (``write_framed``).
+        self._id_around: tuple[str, bytes, bytes] | None = None
+
+    def wait_live(self, ids: dict[str, Any]) -> None:
+        """The stream's task waits at ``ids``: live events may be written out meanwhile.
+        (Under the manager's lock.)"""
+        self._id_around = None
+        self.live_ids = ids
 
     def _event_id(self, ids: dict[str, Any]) -> str:
         """django-eventstream's make_id(ids), with the channels' quoting done once."""
@@ -245,33 +268,51 @@ class StreamListener(Listener):  # type: ignore[misc]
             parts.append(f"{name}:{event_id}")
         return ",".join(parts)
 
+    def _around(self, ids: dict[str, Any], channel: str) -> tuple[str, bytes, bytes]:
+        """The id's text before and after ``channel``'s event id, kept for the next
+        event of the same channel: with two channels a stream, a broadcast only moves the
+        tenant's, and the user channel's part is not formatted again for each event."""
+        whole = self._event_id({**ids, channel: "\0"})
+        before, _, after = whole.partition("\0")
+        self._id_around = around = (channel, before.encode(), after.encode())
+        return around
+
     def write_now(self, channel: str, item: Any) -> bool:
         """Send one live event straight out; False means: queue it. Under the manager's lock."""
+        return self.write_framed(channel, item, live_framing(item))
+
+    def write_framed(self, channel: str, item: Any, framed: LiveFraming | None) -> bool:
+        """``write_now`` with the event's ``live_framing`` worked out by the caller: the
+        relay's fan-out does it once for all the streams it writes the event to."""
         live_ids = self.live_ids
         if (
-            live_ids is None
+            framed is None
+            or live_ids is None
             or self.writer is None
             or self.gone
             or self.channel_items
             or self.overflow
             or self.error
             or channel not in live_ids
-            or item.id is None
         ):
             return False
         previous = live_ids[channel]
-        last, event_id = int(previous), int(item.id)
+        event_id, id_text, skip_user_id, head, tail = framed
+        last = int(previous)
         if event_id <= last:
             return True  # Already sent (read from storage before it came live).
         if event_id != last + 1:
             return False  # A gap: the task reads the missing ones from storage.
         live_ids[channel] = item.id
-        if _for_listener(item, self.user_id):
-            head, tail = _framing_bytes(item)
+        if skip_user_id != self.user_id:
+            around = self._id_around
+            if around is None or around[0] != channel:
+                # Another channel moved since: its part of the id is formatted anew.
+                around = self._around(live_ids, channel)
             try:
                 # The id needs no scrubbing: quoted channel names and numbers. (Bytes framed
                 # once per event: the event's text is not encoded again for each stream.)
-                written = self.writer(head + self._event_id(live_ids).encode() + tail)
+                written = self.writer(b"".join((head, around[1], id_text, around[2], tail)))
             except Exception:
                 logger.exception("Writing a live event to a stream failed")
                 written = False
@@ -337,7 +378,7 @@ async def event_stream(
                         if not (listener.channel_items or listener.overflow or listener.error):
                             # While we wait, live events (and the housekeeper's keep-alives)
                             # may be written out without us.
-                            listener.live_ids = last_ids
+                            listener.wait_live(last_ids)
                     await listener.aevent.wait()
                 else:
                     try:

@@ -43,6 +43,25 @@ def test_the_next_event_is_written_as_sse_with_the_streams_id() -> None:
     ]
 
 
+def test_the_id_follows_every_channel_as_events_interleave() -> None:
+    # The id's other channels are kept formatted between writes (write_framed): each write
+    # must still carry every channel's position, also after the task moved one itself.
+    writes: list[bytes] = []
+    listener = _listener(writes)
+    expected = []
+    for channel, eid in [(T, 5), (T, 6), (U, 10), (T, 7), (U, 11), (U, 12), (T, 8)]:
+        assert listener.write_now(channel, _event(channel, eid))
+        expected.append(make_id(dict(listener.live_ids or {})))
+    ids = dict(listener.live_ids or {})
+    listener.live_ids = None  # the task takes over, reads U's 13 from storage, waits again
+    ids[U] = "13"
+    listener.wait_live(ids)
+    assert listener.write_now(T, _event(T, 9))
+    expected.append(make_id({T: 9, U: "13"}))
+    assert [w.split(b"\n")[1].decode() for w in writes] == [f"id: {e}" for e in expected]
+    assert expected[-2:] == [make_id({T: 8, U: 12}), make_id({T: 9, U: "13"})]
+
+
 def test_already_sent_is_dropped_and_a_gap_goes_to_the_task() -> None:
     writes: list[bytes] = []
     listener = _listener(writes)

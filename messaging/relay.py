@@ -59,16 +59,16 @@ def _deliver_locally(stored: list[StoredEvent]) -> None:
     first one, and the loop went through the same 10,000 again (docs/performance.md).
     """
     manager = get_listener_manager()
-    by_loop: dict[int, tuple[Any, list[Delivery]]] = {}
+    by_loop: dict[int, tuple[asyncio.AbstractEventLoop, list[Delivery]]] = {}
     with manager.lock:
         for item in stored:
             listeners = tuple(manager.listeners_by_channel.get(item.channel, ()))
             if not listeners:
                 continue
             event = item.as_event()
-            for loop in {listener.loop for listener in listeners}:
-                if loop is not None:
-                    entry = by_loop.setdefault(id(loop), (loop, []))
+            for listeners_loop in {listener.loop for listener in listeners}:
+                if listeners_loop is not None:
+                    entry = by_loop.setdefault(id(listeners_loop), (listeners_loop, []))
                     entry[1].append((item.channel, event, listeners))
     try:
         running = asyncio.get_running_loop()
@@ -76,8 +76,8 @@ def _deliver_locally(stored: list[StoredEvent]) -> None:
         running = None
     for loop, deliveries in by_loop.values():
         _fanout_loops.add(loop)
-        if running is not None and running is loop:
-            _deliver_on_loop(deliveries, running)
+        if running is loop:
+            _deliver_on_loop(deliveries, loop)
         else:
             loop.call_soon_threadsafe(_deliver_on_loop, deliveries, loop)
 

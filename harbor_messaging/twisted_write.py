@@ -32,16 +32,6 @@ _buffered_write: Any = None
 _active: _Batch | None = None
 
 
-def _idle(transport: Any) -> bool:
-    return bool(
-        transport.connected
-        and not transport.disconnecting
-        and not transport._writeDisconnected
-        and not transport._tempDataLen
-        and transport.offset == len(transport.dataBuffer)
-    )
-
-
 def install() -> None:
     """Patch twisted.internet.tcp.Connection's write and writeSequence (once)."""
     global _buffered_write
@@ -54,29 +44,43 @@ def install() -> None:
     buffered_write: Any = tcp.Connection.write
 
     def write(self: Any, data: bytes) -> None:
-        batch = _active
-        if batch is not None and data and batch.owner == threading.get_ident():
-            if id(self) in batch.held:
-                # Bytes of this connection are in a sender's hands: these go after them
-                # (or nowhere, as Twisted drops writes to a connection that is gone).
-                if self.connected and not self._writeDisconnected:
-                    batch.add(self, bytes(data))
-                return
-            if type(data) is bytes and _idle(self):
-                batch.add(self, data)
-                return
-        if type(data) is bytes and data and _idle(self):
-            # tcp.Connection.writeSomeData is this send, behind a memoryview slice and an
-            # EINTR loop Python itself does since 3.5; per write to thousands of streams
-            # that wrapping counted. Would-block and errors: the buffered way, whose
-            # doWrite reports a lost connection as Twisted always does.
-            try:
-                sent = self.socket.send(data)
-            except OSError:
-                sent = 0
-            if sent == len(data):
-                return
-            data = data[sent:]
+        if type(data) is bytes and data:
+            idle = (
+                self.connected
+                and not self.disconnecting
+                and not self._writeDisconnected
+                and not self._tempDataLen
+                and self.offset == len(self.dataBuffer)
+            )
+            batch = _active
+            if batch is not None and batch.owner == threading.get_ident():
+                if idle or id(self) in batch.held:
+                    # Into the fan-out's round; after this connection's bytes already in it
+                    # (or nowhere, as Twisted drops writes to a connection that is gone).
+                    if self.connected and not self._writeDisconnected:
+                        batch.add(self, data)
+                    return
+            elif idle:
+                # tcp.Connection.writeSomeData is this send, behind a memoryview slice and
+                # an EINTR loop Python itself does since 3.5; per write to thousands of
+                # streams that wrapping counted. Would-block and errors: the buffered way,
+                # whose doWrite reports a lost connection as Twisted always does.
+                try:
+                    sent = self.socket.send(data)
+                except OSError:
+                    sent = 0
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        elif (
+            (batch := _active) is not None
+            and batch.owner == threading.get_ident()
+            and id(self) in batch.held
+        ):
+            # Not bytes (or none) for a connection with bytes in the fan-out's round.
+            if data and self.connected and not self._writeDisconnected:
+                batch.add(self, bytes(data))
+            return
         buffered_write(self, data)
 
     def write_sequence(self: Any, iovec: Iterable[bytes]) -> None:
@@ -130,8 +134,8 @@ class _Sender:
 
 
 class _Share:
-    def __init__(self) -> None:
-        self.items: list[tuple[Any, bytes]] = []
+    def __init__(self, items: list[tuple[Any, bytes]]) -> None:
+        self.items = items
         self.left: list[tuple[Any, bytes]] = []
         self.done = threading.Event()
 
@@ -151,42 +155,54 @@ class _Batch:
     def __init__(self, senders: list[_Sender]) -> None:
         self.owner = threading.get_ident()
         self.senders = senders
-        self._new_round()
-
-    def _new_round(self) -> None:
-        self.shares = [_Share() for _ in range(len(self.senders) + 1)]
-        self.count = 0
-        # Connections with bytes in this round, and their share: all of a connection's
-        # bytes go in one, the connections dealt out in turn.
-        self.held: dict[int, _Share] = {}
+        self.items: list[tuple[Any, bytes]] = []
+        # The connections with bytes in this round: what they write next joins them.
+        self.held: set[int] = set()
 
     def add(self, connection: Any, data: bytes) -> None:
-        share = self.held.get(id(connection))
-        if share is None:
-            share = self.held[id(connection)] = self.shares[len(self.held) % len(self.shares)]
-        share.items.append((connection, data))
-        self.count += 1
-        if self.count >= ROUND:
+        self.held.add(id(connection))
+        items = self.items
+        items.append((connection, data))
+        if len(items) >= ROUND:
             self.finish()
-            self._new_round()
+
+    def _deal(self) -> list[list[tuple[Any, bytes]]]:
+        """The round's writes in one list a thread, each connection's all in one, in
+        order. One write a connection (a fan-out of one event) is a slice each; else the
+        connections are dealt out in turn."""
+        items, ways = self.items, len(self.senders) + 1
+        if len(self.held) == len(items):
+            return [items[start::ways] for start in range(ways)]
+        lists: list[list[tuple[Any, bytes]]] = [[] for _ in range(ways)]
+        dealt: dict[int, list[tuple[Any, bytes]]] = {}
+        for connection, data in items:
+            into = dealt.get(id(connection))
+            if into is None:
+                into = dealt[id(connection)] = lists[len(dealt) % ways]
+            into.append((connection, data))
+        return lists
 
     def finish(self) -> None:
         """Send the round; buffer what the kernel did not take, each connection's in
         order, as a write that finds the socket's buffer full always is (Twisted's own).
         A connection left with buffered bytes is no longer idle, so its later writes
         queue behind them."""
-        own, *theirs = self.shares
+        if not self.items:
+            return
+        own, *theirs = self._deal()
+        self.items, self.held = [], set()
         handed = []
-        for sender, share in zip(self.senders, theirs, strict=True):
-            if share.items:
+        for sender, items in zip(self.senders, theirs, strict=True):
+            if items:
+                share = _Share(items)
                 sender.queue.put(share)
                 handed.append(share)
-        own.left = _send_all(own.items)
+        left = _send_all(own)
         for share in handed:
             share.done.wait()
-        for share in self.shares:
-            for connection, data in share.left:
-                _buffered_write(connection, data)
+            left += share.left
+        for connection, data in left:
+            _buffered_write(connection, data)
 
 
 _senders: list[_Sender] = []

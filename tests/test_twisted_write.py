@@ -217,3 +217,20 @@ def test_a_fan_out_goes_out_a_round_at_a_time_each_stream_in_order(
         received[k] += _drain(theirs)
         assert received[k] == "".join(f"{n}:{k};" for n in range(4)).encode()
     assert reactor.writers == set()
+
+
+class Tagged(bytes):
+    """A bytes subclass: Twisted takes it, the fast path leaves it to Twisted's way."""
+
+
+def test_a_write_of_another_type_joins_the_streams_bytes_in_the_round(many: Any) -> None:
+    pairs, reactor = many
+    (first, first_peer), (second, second_peer), *_ = pairs
+    with twisted_write.parallel_sends(4, threads=1, least=1):
+        first.write(b"one ")
+        first.writeSequence([b"two ", b"three "])
+        first.write(Tagged(b"four"))  # not exactly bytes: after the rest, not before it
+        second.write(Tagged(b"alone"))  # no bytes in the round: Twisted's buffer
+    assert _drain(first_peer) == b"one two three four"
+    assert reactor.writers == {second}
+    assert _flush(second, second_peer, reactor) == b"alone"

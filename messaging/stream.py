@@ -204,9 +204,9 @@ def _for_listener(item: Any, user_id: int) -> bool:
 
 
 # What every stream's write of one live event shares: its id as a number and as the bytes
-# of its channel's part of the SSE id, the user it skips, its framing as bytes. None for
-# an event without an id (it goes through the queue).
-LiveFraming = tuple[int, bytes, Any, bytes, bytes]
+# of its channel's part of the SSE id, the user it skips, its framing as bytes, and the
+# length of those three bytes. None for an event without an id (it goes through the queue).
+LiveFraming = tuple[int, bytes, Any, bytes, bytes, int]
 
 
 def live_framing(item: Any) -> LiveFraming | None:
@@ -214,10 +214,26 @@ def live_framing(item: Any) -> LiveFraming | None:
     if item.id is None:
         return None
     head, tail = _framing_bytes(item)
-    return int(item.id), str(item.id).encode(), getattr(item, "skip_user_id", None), head, tail
+    id_text = str(item.id).encode()
+    skip_user_id = getattr(item, "skip_user_id", None)
+    return int(item.id), id_text, skip_user_id, head, tail, len(head) + len(id_text) + len(tail)
 
 
-BodyWriter = Callable[[bytes], bool]
+class BodyWriter:
+    """A synchronous write of more body bytes to one stream's response, for live events
+    written without the stream's task (``stream_asgi`` gives Daphne's); each write says
+    False once the response is over."""
+
+    def write(self, body: bytes) -> bool:
+        raise NotImplementedError
+
+    def write_event(
+        self, head: bytes, before: bytes, id_text: bytes, after: bytes, tail: bytes, size: int
+    ) -> bool:
+        """One live event's SSE bytes in their parts, ``size`` their length together: a
+        writer that frames its writes (HTTP/1.1 chunks) joins them once with its framing,
+        rather than joining them and then copying the whole into a frame."""
+        return self.write(b"".join((head, before, id_text, after, tail)))
 
 
 _phases = itertools.count()
@@ -247,9 +263,9 @@ class StreamListener(Listener):  # type: ignore[misc]
         # Which of the housekeeper's ticks this stream's keep-alive falls on.
         self.phase = next(_phases)
         self._quoted: dict[str, str] = {}
-        # The SSE id's text around one channel's event id: (channel, before, after), the
-        # other channels' ids as they stand (``write_framed``).
-        self._id_around: tuple[str, bytes, bytes] | None = None
+        # The SSE id's text around one channel's event id: (channel, before, after, their
+        # length), the other channels' ids as they stand (``write_framed``).
+        self._id_around: tuple[str, bytes, bytes, int] | None = None
 
     def wait_live(self, ids: dict[str, Any]) -> None:
         """The stream's task waits at ``ids``: live events may be written out meanwhile.
@@ -268,13 +284,15 @@ class StreamListener(Listener):  # type: ignore[misc]
             parts.append(f"{name}:{event_id}")
         return ",".join(parts)
 
-    def _around(self, ids: dict[str, Any], channel: str) -> tuple[str, bytes, bytes]:
+    def _around(self, ids: dict[str, Any], channel: str) -> tuple[str, bytes, bytes, int]:
         """The id's text before and after ``channel``'s event id, kept for the next
         event of the same channel: with two channels a stream, a broadcast only moves the
         tenant's, and the user channel's part is not formatted again for each event."""
         whole = self._event_id({**ids, channel: "\0"})
         before, _, after = whole.partition("\0")
-        self._id_around = around = (channel, before.encode(), after.encode())
+        before_bytes, after_bytes = before.encode(), after.encode()
+        around = (channel, before_bytes, after_bytes, len(before_bytes) + len(after_bytes))
+        self._id_around = around
         return around
 
     def write_now(self, channel: str, item: Any) -> bool:
@@ -297,7 +315,7 @@ class StreamListener(Listener):  # type: ignore[misc]
         ):
             return False
         previous = live_ids[channel]
-        event_id, id_text, skip_user_id, head, tail = framed
+        event_id, id_text, skip_user_id, head, tail, size = framed
         last = int(previous)
         if event_id <= last:
             return True  # Already sent (read from storage before it came live).
@@ -312,7 +330,9 @@ class StreamListener(Listener):  # type: ignore[misc]
             try:
                 # The id needs no scrubbing: quoted channel names and numbers. (Bytes framed
                 # once per event: the event's text is not encoded again for each stream.)
-                written = self.writer(b"".join((head, around[1], id_text, around[2], tail)))
+                written = self.writer.write_event(
+                    head, around[1], id_text, around[2], tail, size + around[3]
+                )
             except Exception:
                 logger.exception("Writing a live event to a stream failed")
                 written = False
@@ -499,7 +519,7 @@ class Housekeeper:
                 if listener.phase % slices != due or listener.live_ids is None or listener.gone:
                     continue  # Not this tick's, or its task is busy writing anyway.
                 writer = listener.writer
-                if writer is not None and writer(KEEP_ALIVE_BYTES):
+                if writer is not None and writer.write(KEEP_ALIVE_BYTES):
                     written += 1
         self.keep_alives += written
         return written

@@ -30,7 +30,15 @@ from harbor_messaging import gcwatch
 from harbor_messaging.errors import HarborError
 
 from . import grip
-from .stream import StreamListener, StreamSlot, _open_checks, event_stream, in_pool, limits
+from .stream import (
+    BodyWriter,
+    StreamListener,
+    StreamSlot,
+    _open_checks,
+    event_stream,
+    in_pool,
+    limits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +63,7 @@ def _authenticate(scope: Scope, tenant_id: str) -> EventRequest:
     return _open_checks(request, tenant_id)
 
 
-def body_writer(send: Send) -> Callable[[bytes], bool] | None:
+def body_writer(send: Send) -> DirectWriter | None:
     """A synchronous ``send`` of more body bytes, where the server makes one possible.
 
     Daphne's ``send`` is ``partial(server.handle_reply, protocol)``, a coroutine that never
@@ -71,45 +79,91 @@ def body_writer(send: Send) -> Callable[[bytes], bool] | None:
     args: tuple[Any, ...] = getattr(send, "args", ())
     if not isinstance(server, Server) or func != server.handle_reply or len(args) != 1:
         return None
-    protocol = args[0]
-    # The connection's transport and framing, taken once the head is out: neither changes
-    # for the rest of the response.
-    transport: Any = None
-    chunked = False
-    # Whether the response is over (finished, or its connection lost): what Daphne's
-    # disconnected mark says, which is set when Twisted's Request notes either, and
-    # Twisted tells its finish notifications in the same call. Kept here, with the bytes
-    # written since the request last counted them, so a fan-out touches no field of the
-    # request itself: one object less read per stream (docs/performance.md).
-    over = bool(protocol.finished or protocol._disconnected)
-    uncounted = 0
+    return DirectWriter(args[0])
 
-    def ended(result: Any) -> None:
-        nonlocal over, uncounted
-        over = True
+
+# The framing before an HTTP/1.1 chunk of each length seen (the length in hex and a CRLF):
+# a fan-out's events are all about the same length.
+_CHUNK_HEADS: dict[int, bytes] = {}
+
+
+def _chunk_head(size: int) -> bytes:
+    head = _CHUNK_HEADS.get(size)
+    if head is None:
+        head = b"%x\r\n" % size
+        if len(_CHUNK_HEADS) < 4096:
+            _CHUNK_HEADS[size] = head
+    return head
+
+
+class DirectWriter(BodyWriter):
+    """The writer ``body_writer`` gives for one Daphne response.
+
+    Its state is the slots of one object, so a fan-out to thousands of streams reads one
+    object a stream here, not a function, its closure and a cell for each name; and a
+    live event's parts are joined once, with the chunk's framing, into the bytes the
+    socket gets (docs/performance.md, "bench/fanout.py").
+    """
+
+    __slots__ = ("chunked", "over", "protocol", "transport", "uncounted")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        # The connection's transport and framing, taken once the head is out: neither
+        # changes for the rest of the response.
+        self.transport: Any = None
+        self.chunked = False
+        # Whether the response is over (finished, or its connection lost): what Daphne's
+        # disconnected mark says, which is set when Twisted's Request notes either, and
+        # Twisted tells its finish notifications in the same call. Kept here, with the
+        # bytes written since the request last counted them, so a fan-out touches no field
+        # of the request itself.
+        self.over = bool(protocol.finished or protocol._disconnected)
+        self.uncounted = 0
+        if not self.over:
+            protocol.notifyFinish().addBoth(self._ended)
+
+    def _ended(self, result: Any) -> None:
+        self.over = True
         # Daphne logs the response's size just after finishing it.
-        protocol.sentLength += uncounted
-        uncounted = 0
+        self.protocol.sentLength += self.uncounted
+        self.uncounted = 0
 
-    if not over:
-        protocol.notifyFinish().addBoth(ended)
-
-    def write(body: bytes) -> bool:
-        nonlocal transport, chunked, uncounted
-        if over:
+    def write(self, body: bytes) -> bool:
+        if self.over:
             return False
-        if transport is None and protocol.startedWriting and protocol.channel is not None:
-            transport, chunked = protocol.channel.transport, bool(protocol.chunked)
-        if transport is None or not body:
-            protocol.handle_reply({"type": "http.response.body", "body": body, "more_body": True})
-            return True
+        transport = self.transport
+        if transport is None:
+            protocol = self.protocol
+            if not (protocol.startedWriting and protocol.channel is not None and body):
+                protocol.handle_reply(
+                    {"type": "http.response.body", "body": body, "more_body": True}
+                )
+                return True
+            transport = self.transport = protocol.channel.transport
+            self.chunked = bool(protocol.chunked)
+        elif not body:
+            return True  # What Request.write does with no bytes once the head is out.
         # What twisted.web's Request.write does once the head is out, in one write: the
         # chunk's framing (HTTP/1.1) around the bytes, straight to the transport.
-        uncounted += len(body)
-        transport.write(b"%x\r\n%b\r\n" % (len(body), body) if chunked else body)
+        self.uncounted += len(body)
+        transport.write(b"%b%b\r\n" % (_chunk_head(len(body)), body) if self.chunked else body)
         return True
 
-    return write
+    def write_event(
+        self, head: bytes, before: bytes, id_text: bytes, after: bytes, tail: bytes, size: int
+    ) -> bool:
+        transport = self.transport
+        if transport is None or self.over:
+            return self.write(b"".join((head, before, id_text, after, tail)))
+        self.uncounted += size
+        if self.chunked:
+            transport.write(
+                b"".join((_chunk_head(size), head, before, id_text, after, tail, b"\r\n"))
+            )
+        else:
+            transport.write(b"".join((head, before, id_text, after, tail)))
+        return True
 
 
 async def _send_error(send: Send, error: HarborError) -> None:

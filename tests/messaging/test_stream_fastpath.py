@@ -9,7 +9,7 @@ import pytest
 from django_eventstream.utils import make_id
 
 from harbor_messaging.tenants.actions import do_create_global_admin
-from messaging.stream import StreamListener
+from messaging.stream import BodyWriter, StreamListener
 from messaging.stream_storage import stream_event
 from tests import factories
 from tests.live import DaphneServer, login, send_message
@@ -18,12 +18,18 @@ from tests.sse import SSEStream
 T, U = "t-acme", "u-7-acme"
 
 
-def _listener(writes: list[bytes], *, accept: bool = True) -> StreamListener:
-    def writer(body: bytes) -> bool:
-        writes.append(body)
-        return accept
+class Recorder(BodyWriter):
+    def __init__(self, writes: list[bytes], accept: bool) -> None:
+        self.writes = writes
+        self.accept = accept
 
-    listener = StreamListener(7, {T, U}, writer)
+    def write(self, body: bytes) -> bool:
+        self.writes.append(body)
+        return self.accept
+
+
+def _listener(writes: list[bytes], *, accept: bool = True) -> StreamListener:
+    listener = StreamListener(7, {T, U}, Recorder(writes, accept))
     listener.live_ids = {T: "4", U: "9"}
     return listener
 

@@ -15,7 +15,10 @@ stand-in with the fields the writer reads.
 It prints, a delivery, the event loop thread's CPU (``time.thread_time``) split into the
 ``send`` calls it made itself and everything else (the framing: what stands between the
 listener and the socket), the wall time, and what the sender threads' sends took, as the
-median over the broadcasts; then one summary line.
+median over the broadcasts; then one summary line. ``--scatter-kb`` puts other objects
+between one stream's and the next, as a served stream's request, session and task do in
+Daphne (~20 KB a stream), and ``--order`` takes the streams in the relay's order (by
+address) or in the set order the relay used before.
 """
 
 from __future__ import annotations
@@ -99,6 +102,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--streams", type=int, default=10000)
     parser.add_argument("--broadcasts", type=int, default=20)
     parser.add_argument("--sender-threads", type=int, default=None)
+    parser.add_argument(
+        "--order",
+        choices=["address", "set"],
+        default="address",
+        help="address: the order the relay hands the streams over in (sorted by address); "
+        "set: the listener manager's set order, which the relay passed on before",
+    )
+    parser.add_argument(
+        "--scatter-kb",
+        type=int,
+        default=0,
+        help="other objects made between one stream's and the next (a served stream holds ~20 KB)",
+    )
     args = parser.parse_args(argv)
 
     _setup_django()
@@ -133,7 +149,13 @@ def main(argv: list[str]) -> int:
     loop = asyncio.new_event_loop()
     reactor = _Reactor()
     tenant, sockets, listeners = "t-acme", [], []
+    ballast: list[Any] = []
     for number in range(args.streams):
+        # Objects of the sizes a request, a session and a task leave behind, kept alive.
+        ballast.extend(
+            [{"k": size, "v": "x" * size}, [size] * 8, ("t", size)]
+            for size in range(16, 16 + args.scatter_kb * 1024 // 180)
+        )
         ours = socket.create_connection(("127.0.0.1", port))
         ours.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ours.setblocking(False)
@@ -146,7 +168,9 @@ def main(argv: list[str]) -> int:
         listener.loop = loop
         listener.wait_live({tenant: "0", f"u-{user}-acme": "3"})
         listeners.append(listener)
-    fanout = tuple(listeners)
+    # As the relay hands them over (by address), or as the manager's set gives them.
+    by_set = args.order == "set"
+    fanout = tuple(set(listeners)) if by_set else tuple(sorted(listeners, key=id))
     assert int(holder.stdout.readline()) == args.streams
 
     # The sends the event loop's thread makes itself, timed apart from the rest.
@@ -191,7 +215,8 @@ def main(argv: list[str]) -> int:
 
     print(
         f"bench fanout streams={args.streams} broadcasts={args.broadcasts} "
-        f"sender_threads={settings.HARBOR_STREAM_SEND_THREADS} written={written} "
+        f"sender_threads={settings.HARBOR_STREAM_SEND_THREADS} scatter_kb={args.scatter_kb} "
+        f"order={args.order} written={written} "
         f"loop_cpu_us={med(cpu)} framing_cpu_us={med(framing)} wall_us={med(wall)} "
         f"best_framing_cpu_us={round(min(framing), 2)}"
     )

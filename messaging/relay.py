@@ -53,23 +53,35 @@ def _deliver_locally(stored: list[StoredEvent]) -> None:
     As django-eventstream's ListenerManager.add_to_queues, but per event loop one call
     for the whole batch rather than one per listener per event: with thousands of
     streams, a call_soon_threadsafe each was thousands of self-pipe writes per message.
-    Here each channel's listeners are only copied, a tuple made in C; the loop goes
+    Here each channel's listeners are copied once, in address order; the loop goes
     through them as it writes. Pairing each listener with its event here first held the
     GIL in the publishing thread for ~8 ms at 10,000 streams before the loop wrote the
     first one, and the loop went through the same 10,000 again (docs/performance.md).
     """
     manager = get_listener_manager()
-    by_loop: dict[int, tuple[asyncio.AbstractEventLoop, list[Delivery]]] = {}
+    groups: dict[str, tuple[Any, ...]] = {}
     with manager.lock:
         for item in stored:
-            listeners = tuple(manager.listeners_by_channel.get(item.channel, ()))
-            if not listeners:
-                continue
-            event = item.as_event()
-            for listeners_loop in {listener.loop for listener in listeners}:
-                if listeners_loop is not None:
-                    entry = by_loop.setdefault(id(listeners_loop), (listeners_loop, []))
-                    entry[1].append((item.channel, event, listeners))
+            if item.channel not in groups:
+                groups[item.channel] = tuple(manager.listeners_by_channel.get(item.channel, ()))
+    # Outside the lock, each channel's listeners in the order of their addresses, and the
+    # loops they are on. The manager's set gives them in hash order, which sends the
+    # fan-out all over the process's memory; in address order the streams' objects (made
+    # together as each stream opened) are read in one sweep, a fifth less per delivery at
+    # 10,000 (bench/fanout.py --order; docs/performance.md). Sorting 10,000 is ~1 ms.
+    loops: dict[str, set[asyncio.AbstractEventLoop]] = {}
+    for channel, listeners in groups.items():
+        groups[channel] = tuple(sorted(listeners, key=id))
+        loops[channel] = {listener.loop for listener in listeners if listener.loop is not None}
+    by_loop: dict[int, tuple[asyncio.AbstractEventLoop, list[Delivery]]] = {}
+    for item in stored:
+        listeners = groups[item.channel]
+        if not listeners:
+            continue
+        event = item.as_event()
+        for listeners_loop in loops[item.channel]:
+            entry = by_loop.setdefault(id(listeners_loop), (listeners_loop, []))
+            entry[1].append((item.channel, event, listeners))
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

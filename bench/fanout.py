@@ -12,13 +12,13 @@ ends, in a child process, just hold the bytes (a broadcast's event is ~300 bytes
 needs reading for ``--broadcasts`` well under a socket's buffer). Daphne's request is a
 stand-in with the fields the writer reads.
 
-It prints, a delivery, the event loop thread's CPU (``time.thread_time``) split into the
-``send`` calls it made itself and everything else (the framing: what stands between the
-listener and the socket), the wall time, and what the sender threads' sends took, as the
-median over the broadcasts; then one summary line. ``--scatter-kb`` puts other objects
-between one stream's and the next, as a served stream's request, session and task do in
-Daphne (~20 KB a stream), and ``--order`` takes the streams in the relay's order (by
-address) or in the set order the relay used before.
+It prints one summary line: a delivery's share of the event loop thread's CPU
+(``time.thread_time``), of it what is not the ``send`` calls that thread made itself (the
+framing: what stands between the listener and the socket), and the wall time, each the
+median over the broadcasts, and the least framing of any broadcast. ``--scatter-kb`` puts
+other objects between one stream's and the next, as a served stream's request, session
+and task do in Daphne (~20 KB a stream), and ``--order`` takes the streams in the relay's
+order (by address) or in the set order the relay used before.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -176,8 +177,6 @@ def main(argv: list[str]) -> int:
     # The sends the event loop's thread makes itself, timed apart from the rest.
     own_send = [0.0]
     send_all = twisted_write._send_all
-    import threading
-
     loop_thread = threading.get_ident()
 
     def timed_send_all(items: list[tuple[Any, bytes]]) -> list[tuple[Any, bytes]]:

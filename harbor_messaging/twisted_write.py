@@ -44,7 +44,7 @@ def install() -> None:
     buffered_write: Any = tcp.Connection.write
 
     def write(self: Any, data: bytes) -> None:
-        if type(data) is bytes and data:
+        if data:
             idle = (
                 self.connected
                 and not self.disconnecting
@@ -52,15 +52,16 @@ def install() -> None:
                 and not self._tempDataLen
                 and self.offset == len(self.dataBuffer)
             )
+            exact = type(data) is bytes
             batch = _active
             if batch is not None and batch.owner == threading.get_ident():
-                if idle or id(self) in batch.held:
-                    # Into the fan-out's round; after this connection's bytes already in it
+                if id(self) in batch.held or (idle and exact):
+                    # Into the fan-out's round, after this connection's bytes already in it
                     # (or nowhere, as Twisted drops writes to a connection that is gone).
                     if self.connected and not self._writeDisconnected:
-                        batch.add(self, data)
+                        batch.add(self, data if exact else bytes(data))
                     return
-            elif idle:
+            elif idle and exact:
                 # tcp.Connection.writeSomeData is this send, behind a memoryview slice and
                 # an EINTR loop Python itself does since 3.5; per write to thousands of
                 # streams that wrapping counted. Would-block and errors: the buffered way,
@@ -72,15 +73,6 @@ def install() -> None:
                 if sent == len(data):
                     return
                 data = data[sent:]
-        elif (
-            (batch := _active) is not None
-            and batch.owner == threading.get_ident()
-            and id(self) in batch.held
-        ):
-            # Not bytes (or none) for a connection with bytes in the fan-out's round.
-            if data and self.connected and not self._writeDisconnected:
-                batch.add(self, bytes(data))
-            return
         buffered_write(self, data)
 
     def write_sequence(self: Any, iovec: Iterable[bytes]) -> None:

@@ -154,15 +154,10 @@ class DirectWriter(BodyWriter):
         self, head: bytes, before: bytes, id_text: bytes, after: bytes, tail: bytes, size: int
     ) -> bool:
         transport = self.transport
-        if transport is None or self.over:
+        if transport is None or self.over or not self.chunked:
             return self.write(b"".join((head, before, id_text, after, tail)))
         self.uncounted += size
-        if self.chunked:
-            transport.write(
-                b"".join((_chunk_head(size), head, before, id_text, after, tail, b"\r\n"))
-            )
-        else:
-            transport.write(b"".join((head, before, id_text, after, tail)))
+        transport.write(b"".join((_chunk_head(size), head, before, id_text, after, tail, b"\r\n")))
         return True
 
 

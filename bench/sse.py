@@ -28,7 +28,10 @@ client read it (``p50_ms``, ``p99_ms``), and when the subscriber's socket receiv
 the kernel's own receive timestamp (``socket_p50_ms``, ``socket_p99_ms``, SO_TIMESTAMPNS).
 The second leaves out the client's own queue: one client process reads every stream one
 after another on a core the server also uses, where each real subscriber has a machine of
-its own. Every subscriber must get every broadcast exactly once; anything else is counted
+its own. With ``--client-hold S`` the client leaves every socket unread for S seconds
+from each POST (its process sleeps), so the server has both cores while it fans out; then
+only the socket figures mean anything (the read ones are S and more). Every subscriber
+must get every broadcast exactly once; anything else is counted
 in errors. Each mode prints one
 line ``bench sse mode=...`` for scripts.
 
@@ -146,7 +149,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"processes the SSE client is spread over (default: one per {PER_CLIENT:,} "
         "subscribers, as a process holds one descriptor per stream)",
     )
+    parser.add_argument(
+        "--client-hold",
+        type=float,
+        default=0.0,
+        help="seconds the client leaves its sockets unread from each broadcast's POST "
+        "(0: read at once); the kernel's receive times still give each arrival, and the "
+        "server has both cores while it fans out",
+    )
     args = parser.parse_args(argv)
+    if not 0.0 <= args.client_hold < args.interval:
+        parser.error("--client-hold must be at least 0 and less than --interval")
     if args.database_url and urlsplit(args.database_url).scheme not in {
         "postgres",
         "postgresql",
@@ -762,6 +775,11 @@ class Client:
         kernel: float | None = None,
     ) -> bytes:
         now = time.monotonic() if now is None else now
+        if kernel is not None and b"keep-alive" in data:
+            # The kernel's time is the last segment's the read took in: a keep-alive that
+            # came after the event in the same read (as when the client holds its reads)
+            # would stand for the event's arrival. Such reads give no socket time.
+            kernel = None
         buf += decoder.feed(data) if decoder is not None else data
         while True:
             end = buf.find(b"\n\n")
@@ -814,6 +832,10 @@ async def _client_process(
                 continue
             if command[0] == "stop":
                 return
+            if command[0] == "hold":  # leave every socket unread from each start, for hold s
+                for start in command[1]:
+                    loop.call_at(start - 0.02, time.sleep, command[2] + 0.02)
+                continue
             ids, timeout = set(command[1]), command[2]
             live = [s for s in client.subs if s.opened]
             wait_until = time.monotonic() + timeout
@@ -877,6 +899,12 @@ class ClientPool:
     def failed(self) -> int:
         self._drain()
         return sum(failed for _, failed in self.progress)
+
+    def hold(self, starts: list[float], seconds: float) -> None:
+        """Have every client process leave its sockets unread for ``seconds`` from each of
+        ``starts`` (time.monotonic()): the process sleeps, so it takes no core then."""
+        for conn in self.conns:
+            conn.send(("hold", starts, seconds))
 
     async def subscribers(self, ids: list[int], timeout: float) -> list[Subscriber]:
         """Every subscriber, once each has had ``ids`` (or closed, or ``timeout`` passed)."""
@@ -1057,6 +1085,11 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         sends: list[tuple[int, float, float, float]] = []
         send_errors = 0
         first = time.monotonic() + 0.5
+        if args.client_hold:
+            client.hold(
+                [first + i * args.interval for i in range(args.broadcasts)], args.client_hold
+            )
+            result["client_hold_s"] = args.client_hold
         for i in range(args.broadcasts):
             await asyncio.sleep(max(0.0, first + i * args.interval - time.monotonic()))
             try:
@@ -1166,6 +1199,7 @@ def summary(result: dict[str, Any]) -> str:
         "socket_max_ms",
         "socket_deliveries_per_s",
         "send_p50_ms",
+        "client_hold_s",
         "rss_per_stream_kb",
         "proxy_rss_per_stream_kb",
         "rss_before_mb",

@@ -56,7 +56,7 @@ def _database_from_url(url: str, data_dir: Path) -> dict[str, Any]:
         if not name.is_absolute():
             name = BASE_DIR / name
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "harbor_messaging.sqlite_pool",
             "NAME": str(name),
             # WAL lets the page read while a send writes, and a live server share the file.
             # Checkpoints run in a thread (sqlite_wal.py); a commit takes one only past

@@ -30,7 +30,7 @@ def free_port() -> int:
 def database_url_for_tests() -> str:
     """The URL of the database the test run uses (pytest-django's test database)."""
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     auth = db["USER"] or ""
     if db.get("PASSWORD"):

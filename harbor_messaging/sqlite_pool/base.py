@@ -10,7 +10,8 @@ back to its database file's pool and the next connect in any thread takes it, it
 schema already read.
 
 A connection is kept only when it is in a clean state: not in a transaction (rolled back
-if it was), no database error since its last commit or rollback, the file it was opened
+if it was), not closed inside an atomic block, no database error since its last commit or
+rollback, the file it was opened
 on still the one at that path (a test database made again under the same name is a new
 file, and its old connections are closed), and no more than ``IDLE_MAX`` idle a file.
 Taking one back runs Django's per-connection PRAGMAs and the ``init_command`` again, so a
@@ -27,14 +28,25 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
-# Idle connections kept per database file. Each holds up to its cache_size of pages
-# (settings.py: 16 MB), read in as queries need them.
+# Idle connections kept per database file: each an open file and its schema, no pages.
 IDLE_MAX = 8
 
 _lock = threading.Lock()
 # Per database path: the file's identity the idle connections were opened on, and them
 # (the most recently used last).
 _idle: dict[str, tuple[tuple[int, int], list[Any]]] = {}
+
+
+def _forget_in_child() -> None:
+    """After a fork: the parent's connections are not the child's to use or to close
+    (SQLite: an open database must not be carried across a fork)."""
+    global _lock
+    _lock = threading.Lock()
+    _idle.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -128,7 +140,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         identity, self._opened_on = self._opened_on, None
         path = self._pool_path()
-        if path is None or identity is None or self.errors_occurred:
+        # Closed inside an atomic block, Django keeps the connection on the wrapper (its
+        # next use raises, as a closed connection does): it cannot go to another thread.
+        if path is None or identity is None or self.errors_occurred or self.in_atomic_block:
             self._close_now(connection)
             return
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +100,33 @@ def test_a_connection_closed_inside_a_transaction_comes_back_rolled_back(
         # The file is free for a writer: nothing holds its write lock.
         cursor.execute("INSERT INTO parent (id) VALUES (8)")
     other.close()
+
+
+def test_a_connection_closed_inside_an_atomic_block_is_closed_for_good(databases: Any) -> None:
+    db = databases()
+    raw = _raw(db)
+    db.in_atomic_block = True  # As a request closed inside transaction.atomic() leaves it.
+    try:
+        db.close()
+    finally:
+        db.in_atomic_block = False
+    assert pool.idle_count(databases.path) == 0
+    assert db.connection is raw  # Django keeps it there: its next use must fail, not work.
+    with pytest.raises(sqlite3.ProgrammingError):
+        raw.execute("SELECT 1")
+
+
+def test_the_idle_connections_are_forgotten_in_a_forked_child(databases: Any) -> None:
+    db = databases()
+    _raw(db)
+    db.close()
+    assert pool.idle_count(databases.path) == 1
+    child = os.fork()
+    if child == 0:  # The child: the parent's connection is not its own to take.
+        os._exit(0 if pool.idle_count(databases.path) == 0 else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert pool.idle_count(databases.path) == 1  # The parent's is still there for it.
 
 
 def test_foreign_keys_are_on_again_when_a_connection_is_taken(databases: Any) -> None:

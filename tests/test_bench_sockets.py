@@ -4,13 +4,10 @@ every round to every socket."""
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.benches import ROOT, run_bench
 
 
 def _bench_module() -> object:
@@ -35,15 +32,7 @@ def test_every_round_reaches_every_socket(way: str) -> None:
         pytest.skip("io_uring is not available here")
     options = ["--sockets", "40", "--rounds", "3", "--interval", "0.05", "--threads", "2"]
     options += ["--way", way, "--reader-sleep", "0.01"]
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sockets.py"), *options],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert run.returncode == 0, run.stderr
-    summary = run.stdout.strip().splitlines()[-1]
+    summary = run_bench("sockets.py", *options)
     assert summary.startswith(f"bench sockets sockets=40 threads=2 rounds=3 way={way} ")
     assert summary.endswith(" reader_ok=True")
     if way == "uring":

@@ -5,18 +5,18 @@ Under ASGI each request's sync code runs in a thread of its own (asgiref's
 opened a new SQLite connection: the connect, Django's SQL functions registered, the
 PRAGMAs, and on its first query the schema read again into an empty page cache. On a
 slow machine that was ~3 ms of a send's ~16 between the POST and its subscribers' event
-(docs/performance.md, "A send's own time"). Here ``close()`` gives the open connection
-back to its database file's pool and the next connect in any thread takes it, its
-schema already read.
+(docs/performance.md, "The server's own fan-out, and a send's own time"). Here
+``close()`` gives the open connection back to its database file's pool and the next
+connect in any thread takes it, its schema already read.
 
 A connection is kept only when it is in a clean state: not in a transaction (rolled back
 if it was), not closed inside an atomic block, no database error since its last commit or
-rollback, the file it was opened
-on still the one at that path (a test database made again under the same name is a new
-file, and its old connections are closed), and no more than ``IDLE_MAX`` idle a file.
-Taking one back runs Django's per-connection PRAGMAs and the ``init_command`` again, so a
-connection a migration left with foreign keys off comes back as a new one would. In-memory
-databases are left to Django (it never closes them).
+rollback, the file it was opened on still the one at that path (a test database made
+again under the same name is a new file, and its old connections are closed), and no
+more than ``IDLE_MAX`` idle a file. Taking one back runs Django's per-connection PRAGMAs
+and the ``init_command`` again, so a connection a migration left with foreign keys off
+comes back as a new one would. In-memory databases are left to Django (it never closes
+them).
 """
 
 from __future__ import annotations
@@ -55,6 +55,17 @@ def _identity(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return (found.st_dev, found.st_ino)
+
+
+def _idle_for(path: str, identity: tuple[int, int]) -> tuple[list[Any], list[Any]]:
+    """Under ``_lock``: the idle connections of the file now at ``path``, and those of a
+    file that was there before (done with: for the caller to close outside the lock)."""
+    entry = _idle.get(path)
+    if entry is not None and entry[0] == identity:
+        return entry[1], []
+    idle: list[Any] = []
+    _idle[path] = (identity, idle)
+    return idle, entry[1] if entry is not None else []
 
 
 def _discard(connection: Any) -> None:
@@ -98,16 +109,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._opened_on = _identity(path) if path is not None else None
             return connection
         self._opened_on = identity
-        stale: list[Any] = []
-        connection = None
         with _lock:
-            entry = _idle.get(path)
-            if entry is not None and entry[0] != identity:
-                # The file at this path is another one now: its old connections are done.
-                stale = entry[1]
-                del _idle[path]
-            elif entry is not None and entry[1]:
-                connection = entry[1].pop()
+            idle, stale = _idle_for(path, identity)
+            connection = idle.pop() if idle else None
         for old in stale:
             _discard(old)
         if connection is not None:
@@ -158,18 +162,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if _identity(path) != identity:
             self._close_now(connection)
             return
-        extra: list[Any] = []
         with _lock:
-            entry = _idle.get(path)
-            if entry is None or entry[0] != identity:
-                if entry is not None:
-                    extra = entry[1]
-                entry = _idle[path] = (identity, [])
-            idle = entry[1]
+            idle, stale = _idle_for(path, identity)
             if len(idle) < IDLE_MAX:
                 idle.append(connection)
                 connection = None
-        for old in extra:
+        for old in stale:
             _discard(old)
         if connection is not None:
             self._close_now(connection)

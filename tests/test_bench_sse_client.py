@@ -1,0 +1,44 @@
+"""bench/sse.py's client: which kernel receive time stands for an event's arrival."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from typing import Any
+
+from tests.benches import ROOT
+
+EVENT = b'event: message:new\nid: t-bench:5\ndata: {"type":"message:new","messageId":5}\n\n'
+KEEP_ALIVE = b":keep-alive\n\nevent: keep-alive\ndata:\n\n"
+
+
+def _client() -> tuple[Any, Any]:
+    spec = importlib.util.spec_from_file_location("bench_sse", ROOT / "bench" / "sse.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_sse"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    target = module.Target("127.0.0.1", [1], "/", b"message:new", [])
+
+    async def made() -> Any:  # the client's semaphore wants a running loop on 3.11's asyncio
+        return module.Client(target, range(1), 1, 1)
+
+    client = asyncio.run(made())
+    return client, client.subs[0]
+
+
+def test_an_event_read_alone_takes_the_kernels_time() -> None:
+    client, sub = _client()
+    client._feed(sub, None, b"", EVENT, now=10.0, kernel=1000.5)
+    assert sub.received == {5: 10.0}
+    assert sub.at_socket == {5: 1000.5}
+
+
+def test_a_read_that_took_in_a_keep_alive_after_the_event_gives_no_socket_time() -> None:
+    # The kernel's time is the read's last segment's: here the keep-alive's, which came
+    # later, as when the client holds its reads (--client-hold).
+    client, sub = _client()
+    client._feed(sub, None, b"", EVENT + KEEP_ALIVE, now=10.0, kernel=1000.9)
+    assert sub.received == {5: 10.0}
+    assert sub.at_socket == {}

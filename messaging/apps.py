@@ -12,7 +12,10 @@ class MessagingConfig(AppConfig):
 
         from harbor_messaging import sqlite_wal, twisted_write
 
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, listeners  # noqa: F401  (checks: registers the system checks)
+
+        # Before any stream listens: the manager that keeps large channels in order.
+        listeners.install()
 
         # A message to thousands of streams is thousands of small writes: send each at
         # once instead of a writability round trip through the reactor (twisted_write.py).

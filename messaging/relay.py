@@ -18,11 +18,12 @@ import weakref
 from typing import Any
 
 from django.conf import settings
-from django_eventstream.views import get_listener_manager
+from django_eventstream import views as eventstream_views
 
 from harbor_messaging import twisted_write
 
 from . import stream
+from .listeners import ListenerManager
 from .stream_storage import StoredEvent
 
 logger = logging.getLogger(__name__)
@@ -47,32 +48,36 @@ def _wake(listeners: list[Any]) -> None:
 Delivery = tuple[str, Any, tuple[Any, ...]]
 
 
+def get_listener_manager() -> ListenerManager:
+    """django-eventstream's listener manager, which the app made ours (apps.py)."""
+    manager = eventstream_views.get_listener_manager()
+    assert isinstance(manager, ListenerManager), "messaging.listeners.install() not run"
+    return manager
+
+
 def _deliver_locally(stored: list[StoredEvent]) -> None:
     """Hand the events to this process's listeners, on each listener's event loop.
 
     As django-eventstream's ListenerManager.add_to_queues, but per event loop one call
     for the whole batch rather than one per listener per event: with thousands of
     streams, a call_soon_threadsafe each was thousands of self-pipe writes per message.
-    Here each channel's listeners are copied once, in address order; the loop goes
+    Here each channel's listeners are taken once, in address order; the loop goes
     through them as it writes. Pairing each listener with its event here first held the
     GIL in the publishing thread for ~8 ms at 10,000 streams before the loop wrote the
     first one, and the loop went through the same 10,000 again (docs/performance.md).
     """
     manager = get_listener_manager()
+    # Each channel's listeners in the order of their addresses, and the loops they are on
+    # (listeners.py keeps both for a large channel until a stream opens or closes there).
+    # The manager's set gives them in hash order, which sends the fan-out all over the
+    # process's memory; in address order the streams' objects (made together as each
+    # stream opened) are read in one sweep, a fifth less per delivery at 10,000
+    # (bench/fanout.py --order; docs/performance.md).
     groups: dict[str, tuple[Any, ...]] = {}
-    with manager.lock:
-        for item in stored:
-            if item.channel not in groups:
-                groups[item.channel] = tuple(manager.listeners_by_channel.get(item.channel, ()))
-    # Outside the lock, each channel's listeners in the order of their addresses, and the
-    # loops they are on. The manager's set gives them in hash order, which sends the
-    # fan-out all over the process's memory; in address order the streams' objects (made
-    # together as each stream opened) are read in one sweep, a fifth less per delivery at
-    # 10,000 (bench/fanout.py --order; docs/performance.md). Sorting 10,000 is ~1 ms.
-    loops: dict[str, set[asyncio.AbstractEventLoop]] = {}
-    for channel, listeners in groups.items():
-        groups[channel] = tuple(sorted(listeners, key=id))
-        loops[channel] = {listener.loop for listener in listeners if listener.loop is not None}
+    loops: dict[str, frozenset[asyncio.AbstractEventLoop]] = {}
+    for item in stored:
+        if item.channel not in groups:
+            groups[item.channel], loops[item.channel] = manager.ordered(item.channel)
     by_loop: dict[int, tuple[asyncio.AbstractEventLoop, list[Delivery]]] = {}
     for item in stored:
         listeners = groups[item.channel]

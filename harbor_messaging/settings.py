@@ -172,7 +172,7 @@ HARBOR_GRIP_URLS = [proxy["control_uri"] for proxy in GRIP_PROXIES]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "harbor_messaging.redis_cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("HARBOR_REDIS_PREFIX", "harbor"),
         }

@@ -6,10 +6,10 @@ database on the machine; scripts/test gives each run its own key prefix instead.
 
 from __future__ import annotations
 
-from django.core.cache.backends.redis import RedisCache
+from harbor_messaging.redis_cache import SharedPoolRedisCache
 
 
-class PrefixOnlyRedisCache(RedisCache):
+class PrefixOnlyRedisCache(SharedPoolRedisCache):
     def clear(self) -> bool:
         if not self.key_prefix:
             raise RuntimeError("PrefixOnlyRedisCache needs a KEY_PREFIX")

@@ -280,8 +280,11 @@ HARBOR_STREAM_OPENS_PER_MINUTE = int(os.environ.get("HARBOR_STREAM_OPENS_PER_MIN
 HARBOR_STREAM_KEEPALIVE_SECONDS = float(os.environ.get("HARBOR_STREAM_KEEPALIVE_SECONDS", "15"))
 # A live event for at least _FROM direct streams is sent by the event loop's thread and this
 # many sender threads side by side (harbor_messaging/twisted_write.py): the sends' system
-# calls, most of a fan-out's time, then run on more than one core. 0: the loop sends all.
-HARBOR_STREAM_SEND_THREADS = int(os.environ.get("HARBOR_STREAM_SEND_THREADS", "1"))
+# calls, most of a fan-out's time, then run on more than one core. 0 (the default): the
+# loop sends all; with a Daphne per core a sender thread takes the other process's core,
+# and at 10,000 streams on two Daphnes one each cut deliveries a second by a sixth
+# (docs/performance.md, "Every process its own streams at once").
+HARBOR_STREAM_SEND_THREADS = int(os.environ.get("HARBOR_STREAM_SEND_THREADS", "0"))
 HARBOR_STREAM_SEND_THREADS_FROM = int(os.environ.get("HARBOR_STREAM_SEND_THREADS_FROM", "64"))
 # Behind the kick a removal sends, every open stream's access is re-checked this often: one
 # query per tenant for all of a process's streams, and streams whose user may no longer

@@ -20,3 +20,8 @@ def run_bench(script: str, *options: str) -> str:
     )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip().splitlines()[-1]
+
+
+def fields(summary: str) -> dict[str, str]:
+    """A summary line's ``key=value`` fields."""
+    return dict(part.split("=", 1) for part in summary.split() if "=" in part)

@@ -14,6 +14,7 @@ from django.test import Client
 from messaging.publishers.memory import MemoryPublisher
 
 from . import factories, processes
+from .services import RedisServer
 
 
 class ApiClient:
@@ -115,6 +116,15 @@ def world(db: Any) -> dict[str, Any]:
 def api() -> Any:
     """api(user) gives a logged-in JSON client; api() an anonymous one."""
     return ApiClient
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server of the test's own, on its own port (skipped where none is installed)."""
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed")
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

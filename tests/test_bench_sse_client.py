@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from tests.benches import ROOT, run_bench
+from tests.benches import ROOT, fields, run_bench
 
 EVENT = b'event: message:new\nid: t-bench:5\ndata: {"type":"message:new","messageId":5}\n\n'
 KEEP_ALIVE = b":keep-alive\n\nevent: keep-alive\ndata:\n\n"
@@ -44,10 +44,6 @@ def test_a_read_that_took_in_a_keep_alive_after_the_event_gives_no_socket_time()
     assert sub.at_socket == {}
 
 
-def _fields(summary: str) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in summary.split() if "=" in part)
-
-
 def test_a_held_client_reads_after_the_hold_and_times_arrivals_by_the_kernel() -> None:
     """``--client-hold``: the client processes sleep from each POST for the hold, so every
     event is read after it, while the kernel's receive times still give the arrivals
@@ -57,12 +53,12 @@ def test_a_held_client_reads_after_the_hold_and_times_arrivals_by_the_kernel() -
         *("--mode", "bare", "--subscribers", "20", "--broadcasts", "3"),
         *("--interval", "1.0", "--client-hold", "0.8"),
     )
-    fields = _fields(summary)
+    values = fields(summary)
     assert summary.startswith("bench sse mode=bare ")
-    assert fields["errors"] == "0" and fields["broadcasts"] == "3"
-    assert fields["client_hold_s"] == "0.8"
+    assert values["errors"] == "0" and values["broadcasts"] == "3"
+    assert values["client_hold_s"] == "0.8"
     # Read only once the hold is over (it runs from each POST's planned time, and a POST
     # that starts late shortens it by as much)...
-    assert float(fields["p50_ms"]) >= 600.0
+    assert float(values["p50_ms"]) >= 600.0
     # ...but each arrived long before, as the socket's own receive time says.
-    assert float(fields["socket_p99_ms"]) < 400.0
+    assert float(values["socket_p99_ms"]) < 400.0

@@ -12,16 +12,7 @@ import redis
 from harbor_messaging.redis_cache import SharedPoolRedisCache
 from tests import factories
 from tests.live import DaphneServer, login
-from tests.services import RedisServer
 from tests.sse import SSEStream
-
-
-@pytest.fixture
-def redis_server() -> Any:
-    if not RedisServer.available():
-        pytest.skip("redis-server is not installed")
-    with RedisServer() as server:
-        yield server
 
 
 def _clients(url: str) -> int:

@@ -17,14 +17,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    if not RedisServer.available():
-        pytest.skip("redis-server is not installed")
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
 def two_servers(
     redis_server: RedisServer, django_db_blocker: Any
 ) -> Iterator[tuple[DaphneServer, DaphneServer]]:

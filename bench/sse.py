@@ -157,7 +157,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(0: read at once); the kernel's receive times still give each arrival, and the "
         "server has both cores while it fans out",
     )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=0.0,
+        help="seconds the streams sit idle once open, before the broadcasts: the servers' "
+        "CPU over them is printed as idle_cpu_pct (percent of one core; keep-alives and "
+        "housekeeping)",
+    )
     args = parser.parse_args(argv)
+    if args.idle < 0:
+        parser.error("--idle must be at least 0")
     if not 0.0 <= args.client_hold < args.interval:
         parser.error("--client-hold must be at least 0 and less than --interval")
     if args.database_url and urlsplit(args.database_url).scheme not in {
@@ -213,6 +223,16 @@ def status_field(pid: int, name: str) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used, from /proc/<pid>/stat; 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def group_rss_kb(pgid: int) -> int:
@@ -1082,6 +1102,14 @@ async def measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
 
+        if args.idle:
+            # The servers' own CPU while every stream waits: keep-alives, housekeeping.
+            cpu_before = sum(cpu_seconds(pid) for pid in setup.server_pids)
+            idle_from = time.monotonic()
+            await asyncio.sleep(args.idle)
+            idle_cpu = sum(cpu_seconds(pid) for pid in setup.server_pids) - cpu_before
+            result["idle_cpu_pct"] = round(100 * idle_cpu / (time.monotonic() - idle_from), 2)
+
         sends: list[tuple[int, float, float, float]] = []
         send_errors = 0
         first = time.monotonic() + 0.5
@@ -1200,6 +1228,7 @@ def summary(result: dict[str, Any]) -> str:
         "socket_deliveries_per_s",
         "send_p50_ms",
         "client_hold_s",
+        "idle_cpu_pct",
         "rss_per_stream_kb",
         "proxy_rss_per_stream_kb",
         "rss_before_mb",

@@ -62,3 +62,17 @@ def test_a_held_client_reads_after_the_hold_and_times_arrivals_by_the_kernel() -
     assert float(values["p50_ms"]) >= 600.0
     # ...but each arrived long before, as the socket's own receive time says.
     assert float(values["socket_p99_ms"]) < 400.0
+
+
+def test_idle_gives_the_servers_cpu_while_the_streams_wait() -> None:
+    """``--idle``: once every stream is open, the servers' CPU over the idle seconds, as a
+    percent of one core (a Daphne with 20 waiting streams does next to nothing)."""
+    summary = run_bench(
+        "sse.py",
+        *("--mode", "direct", "--subscribers", "20", "--broadcasts", "1"),
+        *("--idle", "2.0"),
+    )
+    values = fields(summary)
+    assert summary.startswith("bench sse mode=direct ")
+    assert values["errors"] == "0"
+    assert 0.0 <= float(values["idle_cpu_pct"]) < 25.0

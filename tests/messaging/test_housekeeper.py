@@ -9,10 +9,10 @@ import pytest
 
 from messaging import stream
 from messaging.listeners import ListenerManager
-from messaging.stream import KEEP_ALIVE_BYTES, Housekeeper, StreamListener
+from messaging.stream import KEEP_ALIVE_BYTES, BodyWriter, Housekeeper, StreamListener
 
 
-class _Writer:
+class _Writer(BodyWriter):
     def __init__(self) -> None:
         self.writes: list[bytes] = []
 

@@ -439,6 +439,11 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
         # since: without the visibility map the unread count's partial index cannot be
         # read index-only and each of its ~750 rows a user costs a heap visit (at 1M).
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        if connection.vendor == "postgresql":
+            # The seed's gigabyte of writes flushed now, as a live database's would have been
+            # long since; else the checkpoint they start runs under the timed sends and
+            # their commits wait on its writes (docs/performance.md).
+            cursor.execute("CHECKPOINT")
     return {
         "tenant": tenant,
         "users": users,

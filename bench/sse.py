@@ -225,29 +225,30 @@ def status_field(pid: int, name: str) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU a process has used, from /proc/<pid>/stat; 0 when it is gone."""
+def stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command's name (stat(5)'s fields from the 3rd on); [] when
+    the process is gone. (bench/api.py's backend_cpu_seconds reads the same: the benches are
+    scripts of their own and share no module.)"""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (utime and stime); 0 when it is gone."""
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def group_rss_kb(pgid: int) -> int:
     """The VmRSS of every process in a process group (Pushpin runs several)."""
     total = 0
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid:
+        if entry.name.isdigit():
+            fields = stat_fields(entry.name)
+            if fields and int(fields[2]) == pgid:
                 total += status_field(int(entry.name), "VmRSS")
-        except (OSError, ValueError, IndexError):
-            continue
     return total
 
 

@@ -73,6 +73,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--explain", action="store_true", help="print the reads' query plans")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the database a --keep run left, unseeded and kept (no broadcast or"
+        " tenant-send measures: their tenants are there already)",
+    )
+    parser.add_argument(
         "--profile", default="", help="write a cProfile of the serial sends to this file"
     )
     args = parser.parse_args(argv)
@@ -81,6 +87,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "postgresql",
     }:
         parser.error("--database-url must be a postgres:// URL (SQLite is the default)")
+    if args.reuse:
+        args.keep = True
+        args.broadcast_members = args.tenant_sends = 0
     if not args.pg_database.startswith("harbor_bench"):
         parser.error("--pg-database must start with harbor_bench, so no other database is hit")
     return args
@@ -118,8 +127,9 @@ def own_database(args: argparse.Namespace) -> Iterator[str]:
     """Create the bench database, yield its vendor, and remove it afterwards."""
     if args.database_url:
         name = args.pg_database
-        _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
-        _pg_admin(args.database_url, f"CREATE DATABASE {_quote(name)}")
+        if not args.reuse:
+            _pg_admin(args.database_url, f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+            _pg_admin(args.database_url, f"CREATE DATABASE {_quote(name)}")
         os.environ["DATABASE_URL"] = _server_url(args.database_url, name)
         try:
             yield "postgresql"
@@ -135,7 +145,10 @@ def own_database(args: argparse.Namespace) -> Iterator[str]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
 
-    remove()
+    if not args.reuse:
+        remove()
+    elif not path.exists():
+        raise SystemExit(f"--reuse: no {path}; run once with --keep first")
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     try:
         yield "sqlite"
@@ -452,6 +465,28 @@ def seed(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def seeded(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``seed`` returns, read from a database an earlier run seeded and kept."""
+    from django.contrib.auth.models import User
+
+    from harbor_messaging.tenants.models import Tenant
+    from messaging.models import Message, MessageRecipient
+
+    started = time.perf_counter()
+    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first()
+    if tenant is None:
+        raise SystemExit("--reuse: the database holds no seeded tenant; run once with --keep")
+    found = Message.objects.count()
+    if found < args.messages:
+        raise SystemExit(f"--reuse: {found} messages seeded, fewer than --messages")
+    return {
+        "tenant": tenant,
+        "users": list(User.objects.filter(username__startswith="member").order_by("id")),
+        "deliveries": MessageRecipient.objects.filter(tenant=tenant).count(),
+        "seconds": time.perf_counter() - started,
+    }
+
+
 # -- concurrent sends and broadcasts -------------------------------------------------------
 
 
@@ -733,7 +768,7 @@ def main(argv: list[str]) -> int:
         from messaging import actions, selectors
 
         tag = f"bench api {vendor}"
-        world = seed(args, rng)
+        world = seeded(args) if args.reuse else seed(args, rng)
         tenant, users = world["tenant"], world["users"]
         print(
             f"{tag} seed messages={args.messages} deliveries={world['deliveries']} "

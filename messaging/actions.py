@@ -20,13 +20,13 @@ from harbor_messaging.errors import Forbidden, InvalidInput, NotFound
 from harbor_messaging.tenants.models import Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
+from . import counts as unread
 from . import events
 from .delivery import count_member_receivers, defer_member_deliveries, deliver_pending_if_any
 from .models import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX, Message, MessageRecipient
 from .rendering import rendered_body_fields
 from .selectors import (
     MEMBER_NAMES_SQL,
-    UNREAD_COUNTS_SQL,
     ViewedMessage,
     member_names,
     message_for_viewer,
@@ -168,18 +168,18 @@ def _insert_deliveries(
     # The counts below must include whole-tenant messages whose rows are still pending
     # (on the other path unread_counts_for_users sees to it).
     deliver_pending_if_any(tenant, [sender_id, *user_ids])
-    # One round trip fewer (docs/performance.md). The count reads the statement's
+    # One round trip fewer (docs/performance.md). The counts read the statement's
     # snapshot, from before the rows it inserts: each recipient has one unread more.
     people = [sender_id, *user_ids]
     values, params = sql.values_list(rows)
-    counts = dict.fromkeys(people, 0)
-    counts.update(
+    counts, to_fold = unread.read(
         sql.fetch(
-            f"WITH delivered AS (INSERT INTO {head} VALUES {values}) "
-            + UNREAD_COUNTS_SQL.format(marks=sql.marks(people)),
+            f"WITH delivered AS (INSERT INTO {head} VALUES {values}) " + unread.counts_sql(people),
             [*params, *people, tenant.pk],
-        )
+        ),
+        people,
     )
+    unread.fold_later(tenant.pk, to_fold)
     for uid in user_ids:
         counts[uid] += 1
     return counts
@@ -284,7 +284,7 @@ _SEND_READ_SQL = (
     "SELECT nextval(pg_get_serial_sequence(%s, 'id')),"
     " (SELECT json_agg(json_build_array(n.id, n.username, n.first_name, n.last_name))"
     " FROM ({members}) AS n),"
-    " (SELECT json_agg(json_build_array(c.user_id, c.count)) FROM ({counts}) AS c)"
+    " (SELECT json_agg(json_build_array(c.user_id, c.sum, c.count)) FROM ({counts}) AS c)"
 )
 
 
@@ -312,8 +312,7 @@ def _send_direct_at_once(
     # The counts must include whole-tenant messages whose rows are still to be stored.
     deliver_pending_if_any(tenant, people)
     read = _SEND_READ_SQL.format(
-        members=MEMBER_NAMES_SQL.format(marks=sql.marks(ids)),
-        counts=UNREAD_COUNTS_SQL.format(marks=sql.marks(people)),
+        members=MEMBER_NAMES_SQL.format(marks=sql.marks(ids)), counts=unread.counts_sql(people)
     )
     ((message_id, member_rows, count_rows),) = sql.fetch(
         read, [Message._meta.db_table, tenant.pk, True, *ids, *people, tenant.pk]
@@ -324,8 +323,7 @@ def _send_direct_at_once(
     }
     recipients = check_members(ids, members)
     # Read before the rows below exist: each recipient will have one unread more.
-    counts = dict.fromkeys(people, 0)
-    counts.update((uid, n) for uid, n in count_rows or [])
+    counts, to_fold = unread.read(count_rows or [], people)
     for uid in ids:
         counts[uid] += 1
     message = _new_message(
@@ -347,6 +345,8 @@ def _send_direct_at_once(
         message_sent_events(message=message, tenant=tenant, recipient_ids=ids, counts=counts),
         writes=[insert_message, insert_rows],
     )
+    # Now, not in the read above: the fold is a write, and this one needs few.
+    unread.fold_later(tenant.pk, to_fold)
     return message
 
 

@@ -167,6 +167,45 @@ class MessageRecipient(models.Model):
         return f"message {self.message_id} to user {self.user_id}"
 
 
+class UnreadCount(models.Model):
+    """Changes to one user's unread count in one tenant; the count is their sum.
+
+    Only the database's triggers on MessageRecipient write it (migration 0007): a row
+    per statement and user, for the rows that became unread or stopped being (a row is
+    unread while neither read nor deleted). They insert and never update, so no writer
+    waits on another's lock; a read of the counts folds a user's rows into one when they
+    pile up (``counts.fold``). The count used to be a COUNT(*) over the user's unread
+    rows, which at 1M messages was most of a send's database time (docs/performance.md).
+    """
+
+    # No foreign keys in the database: the triggers' inserts take no key-share locks on
+    # the user's and tenant's rows (Django still deletes a deleted user's or tenant's).
+    # No index of their own either: unread_count_user serves the reads and each insert
+    # writes one index entry, not three.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("unread count change")
+        verbose_name_plural = _("unread count changes")
+        indexes = [
+            # With n, so a read is index-only.
+            models.Index(fields=["user", "tenant", "n"], name="unread_count_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in tenant {self.tenant_id}: {self.n:+d}"
+
+
 class StreamChannel(models.Model):
     """One event stream channel (a tenant's, or one user's in a tenant) and its last event id."""
 

@@ -24,6 +24,7 @@ from harbor_messaging.errors import InvalidInput, NotFound
 from harbor_messaging.tenants.models import Membership, Tenant
 from harbor_messaging.tenants.selectors import TenantAccess
 
+from . import counts
 from .delivery import deliver_pending_among, deliver_pending_if_any, do_deliver_pending_to
 from .models import Message, MessageRecipient
 from .rendering import stored_html_has_links
@@ -301,30 +302,16 @@ def rows_json(rows: list[MessageRow], *, viewer: User) -> list[dict[str, Any]]:
 
 
 def unread_count_for(user_id: int, tenant: Tenant) -> int:
-    deliver_pending_if_any(tenant, [user_id])
-    return MessageRecipient.objects.filter(
-        user_id=user_id, tenant_id=tenant.pk, deleted_at__isnull=True, read_at__isnull=True
-    ).count()
-
-
-# Plain SQL, the same on SQLite and PostgreSQL, as each send and delete runs it: through
-# the ORM, setting the query up and compiling it cost more than running it.
-UNREAD_COUNTS_SQL = (
-    "SELECT user_id, COUNT(*) FROM messaging_messagerecipient"
-    " WHERE user_id IN ({marks}) AND tenant_id = %s AND deleted_at IS NULL"
-    " AND read_at IS NULL GROUP BY user_id"
-)
+    return unread_counts_for_users([user_id], tenant)[user_id]
 
 
 def unread_counts_for_users(user_ids: Iterable[int], tenant: Tenant) -> dict[int, int]:
     """Each user's unread count in the tenant, in one query (users with none get 0)."""
     ids = list(user_ids)
-    counts = dict.fromkeys(ids, 0)
     if not ids:
-        return counts
+        return {}
     deliver_pending_if_any(tenant, ids)
-    counts.update(sql.fetch(UNREAD_COUNTS_SQL.format(marks=sql.marks(ids)), [*ids, tenant.pk]))
-    return counts
+    return counts.counts_for(ids, tenant.pk)
 
 
 def unread_counts_by_tenant(user: User) -> dict[str, int]:
@@ -336,20 +323,19 @@ def unread_counts_by_tenant(user: User) -> dict[str, int]:
         slugs[tenant_id] = slug
         if undelivered:
             do_deliver_pending_to(tenant_id, [user.pk])
-    counts = dict.fromkeys(slugs.values(), 0)
-    rows = (
-        MessageRecipient.objects.filter(
-            user_id=user.pk,
-            tenant_id__in=list(slugs),
-            deleted_at__isnull=True,
-            read_at__isnull=True,
-        )
-        .values("tenant_id")
-        .annotate(n=Count("id"))
+    by_tenant = dict.fromkeys(slugs.values(), 0)
+    if not slugs:
+        return by_tenant
+    rows = sql.fetch(
+        f"SELECT tenant_id, SUM(n), COUNT(*) FROM {counts.TABLE}"
+        f" WHERE user_id = %s AND tenant_id IN ({sql.marks(slugs)}) GROUP BY tenant_id",
+        [user.pk, *slugs],
     )
-    for row in rows:
-        counts[slugs[row["tenant_id"]]] = row["n"]
-    return counts
+    for tenant_id, total, rows_summed in rows:
+        by_tenant[slugs[tenant_id]] = int(total)
+        if rows_summed > counts.FOLD_AT:
+            counts.fold_later(tenant_id, [user.pk])
+    return by_tenant
 
 
 def stats_for(user: User, tenant: Tenant) -> dict[str, int]:

@@ -130,3 +130,20 @@ def fold_all(*, batch: int = 500) -> int:
         folded += len(groups)
         if len(groups) < batch:
             return folded
+
+
+def drift() -> list[tuple[int, int, int, int]]:
+    """(user_id, tenant_id, unread rows, their UnreadCount sum) wherever the two differ:
+    none while the triggers keep the counts, which the tests check after each of theirs."""
+    unread = "read_at IS NULL AND deleted_at IS NULL"
+    rows = sql.fetch(
+        "SELECT user_id, tenant_id, SUM(c), SUM(k) FROM ("
+        " SELECT user_id, tenant_id, COUNT(*) AS c, 0 AS k FROM messaging_messagerecipient"
+        f" WHERE {unread} GROUP BY user_id, tenant_id"
+        " UNION ALL"
+        f" SELECT user_id, tenant_id, 0, SUM(n) FROM {TABLE} GROUP BY user_id, tenant_id"
+        ") AS both_sides GROUP BY user_id, tenant_id HAVING SUM(c) <> SUM(k)"
+        " ORDER BY user_id, tenant_id",
+        [],
+    )
+    return [(u, t, int(c), int(k)) for u, t, c, k in rows]

@@ -100,8 +100,12 @@ def published() -> list[Any]:
 
 
 @pytest.fixture
-def world(db: Any) -> dict[str, Any]:
-    """Tenant acme (admin ann, subscribers bo and cy) and tenant globex (dee, and cy too)."""
+def world(db: Any) -> Iterator[dict[str, Any]]:
+    """Tenant acme (admin ann, subscribers bo and cy) and tenant globex (dee, and cy too).
+
+    After the test, every unread count the triggers kept must equal the unread rows it
+    counts (messaging/counts.py): whatever the test did to recipient rows, they kept up.
+    """
     acme = factories.make_tenant("acme", "Acme Shipping")
     globex = factories.make_tenant("globex", "Globex")
     ann = factories.make_member(acme, "ann", role="tenant_admin", name="Ann Lee")
@@ -109,7 +113,10 @@ def world(db: Any) -> dict[str, Any]:
     cy = factories.make_member(acme, "cy", name="Cy Okafor")
     factories.make_member(globex, "cy")
     dee = factories.make_member(globex, "dee", role="tenant_admin", name="Dee Novak")
-    return {"acme": acme, "globex": globex, "ann": ann, "bo": bo, "cy": cy, "dee": dee}
+    yield {"acme": acme, "globex": globex, "ann": ann, "bo": bo, "cy": cy, "dee": dee}
+    from messaging.counts import drift
+
+    assert drift() == [], "unread counts out of step with the unread rows"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = (
         "Trim what Harbor Messaging no longer needs: stream events past their retention, "
         "desktop uploads never attached, stale link previews; and store the recipient rows "
-        "of whole-tenant messages a crash left without them."
+        "of whole-tenant messages a crash left without them; fold the unread counts' rows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -43,10 +43,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Store the rows of whole-tenant messages still pending only.",
         )
+        # Unread counts: the rows of users no read has folded (messaging/counts.py).
+        parser.add_argument(
+            "--counts", action="store_true", help="Fold the unread counts' rows only."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # With no flag, everything; each flag alone does its part only.
-        flags = ("events", "uploads", "previews", "deliveries")
+        flags = ("events", "uploads", "previews", "deliveries", "counts")
         every = not any(options.get(flag) for flag in flags)
         if options["events"] or every:
             hours = max(24.0, options["event_hours"])
@@ -76,3 +80,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"deliveries: stored the rows of {delivered} whole-tenant messages left pending"
             )
+        if options["counts"] or every:
+            from messaging.counts import fold_all
+
+            folded = fold_all()
+            self.stdout.write(f"counts: folded the unread count rows of {folded} users")

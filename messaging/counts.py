@@ -81,7 +81,7 @@ _FOLD_POSTGRES = (
     " WHERE tenant_id = %s AND user_id IN ({marks}) FOR UPDATE SKIP LOCKED)"
     " RETURNING user_id, n)"
     f" INSERT INTO {TABLE} (user_id, tenant_id, n)"
-    " SELECT user_id, %s, SUM(n) FROM gone GROUP BY user_id"
+    " SELECT user_id, %s, SUM(n) FROM gone GROUP BY user_id HAVING SUM(n) <> 0"
 )
 
 
@@ -92,7 +92,7 @@ def fold(tenant_id: int, user_ids: Sequence[int]) -> None:
         return
     marks = sql.marks(ids)
     if connection.vendor == "postgresql":
-        # A user with a single row gets it back as it was.
+        # A user with a single row gets it back as it was; one whose rows sum to 0, none.
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.execute(_FOLD_POSTGRES.format(marks=marks), [tenant_id, *ids, tenant_id])
         return
@@ -111,8 +111,15 @@ def fold(tenant_id: int, user_ids: Sequence[int]) -> None:
 
 
 def fold_all(*, batch: int = 500) -> int:
-    """Fold every user's rows in every tenant where there are more than one (the clean-up
-    command): how many users' rows it folded."""
+    """Fold every user's rows in every tenant where there are more than one, and remove
+    those of deleted users and tenants (the clean-up command): how many users' rows it
+    folded."""
+    from django.contrib.auth.models import User
+
+    from harbor_messaging.tenants.models import Tenant
+
+    UnreadCount.objects.exclude(user_id__in=User.objects.values("pk")).delete()
+    UnreadCount.objects.exclude(tenant_id__in=Tenant.objects.values("pk")).delete()
     folded = 0
     while True:
         groups = sql.fetch(

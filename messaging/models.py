@@ -179,18 +179,19 @@ class UnreadCount(models.Model):
     """
 
     # No foreign keys in the database: the triggers' inserts take no key-share locks on
-    # the user's and tenant's rows (Django still deletes a deleted user's or tenant's).
-    # No index of their own either: unread_count_user serves the reads and each insert
-    # writes one index entry, not three.
+    # the user's and tenant's rows. DO_NOTHING: deleting a user or tenant deletes their
+    # recipient rows, whose unread ones the triggers take off again, so their rows sum to
+    # 0; the clean-up command removes them (``counts.fold_all``). No index of their own
+    # either: unread_count_user serves the reads, and each insert writes one entry, not three.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
         db_index=False,
     )
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+        Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     n = models.IntegerField()
 

@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         db_constraint=False,
                         db_index=False,
-                        on_delete=models.deletion.CASCADE,
+                        on_delete=models.deletion.DO_NOTHING,
                         related_name="+",
                         to="tenants.tenant",
                     ),
@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         db_constraint=False,
                         db_index=False,
-                        on_delete=models.deletion.CASCADE,
+                        on_delete=models.deletion.DO_NOTHING,
                         related_name="+",
                         to=settings.AUTH_USER_MODEL,
                     ),

@@ -65,9 +65,12 @@ def test_every_kind_of_change_moves_the_count_and_nothing_drifts(world: dict[str
         cursor.execute("DELETE FROM messaging_messagerecipient WHERE user_id = %s", [cy.pk])
     assert _unread(cy, acme) == 0
     factories.send(ann, acme, [bo])
+    factories.send(cy, acme, [bo])
     User.objects.filter(pk=ann.pk).delete()  # the sender's messages, with their rows
-    assert _unread(bo, acme) == 0
+    assert _unread(bo, acme) == 1
+    User.objects.filter(pk=bo.pk).delete()  # a recipient with an unread message
     assert counts.drift() == []
+    assert counts.counts_for([bo.pk], acme.pk) == {bo.pk: 0}
 
 
 def test_counts_are_per_tenant(world: dict[str, Any]) -> None:
@@ -132,6 +135,9 @@ def test_cleanup_folds_every_users_rows(world: dict[str, Any]) -> None:
     for user, tenant in ((world["bo"], acme), (world["cy"], acme), (world["cy"], globex)):
         UnreadCount.objects.bulk_create([UnreadCount(user=user, tenant=tenant, n=1)] * 3)
     UnreadCount.objects.create(user=world["bo"], tenant=acme, n=-1)
+    gone = factories.make_member(acme, "gone")
+    UnreadCount.objects.create(user=gone, tenant=acme, n=0)
+    User.objects.filter(pk=gone.pk).delete()  # a deleted user's rows go
     out = StringIO()
     call_command("cleanup", "--counts", stdout=out)
     assert "folded the unread count rows of 3 users" in out.getvalue()

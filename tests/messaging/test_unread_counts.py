@@ -82,6 +82,12 @@ def test_counts_are_per_tenant(world: dict[str, Any]) -> None:
     assert (_unread(cy, acme), _unread(cy, globex)) == (1, 2)
 
 
+@pytest.fixture
+def fold_at_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(counts, "FOLD_AT", 4)
+
+
+@pytest.mark.usefixtures("fold_at_4")
 def test_a_read_folds_a_users_rows_once_they_pile_up(
     world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -103,6 +109,7 @@ def test_a_read_folds_a_users_rows_once_they_pile_up(
     assert _unread(bo, acme) == counts.FOLD_AT - 1
 
 
+@pytest.mark.usefixtures("fold_at_4")
 def test_inside_a_transaction_the_fold_waits_for_the_commit(
     world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -388,7 +388,7 @@ def addressable_members(*, access: TenantAccess, viewer: User, q: str = "") -> l
     ]
 
 
-# Plain SQL for the send's member check, as UNREAD_COUNTS_SQL.
+# Plain SQL for the send's member check, as counts.COUNTS_SQL for its unread counts.
 MEMBER_NAMES_SQL = (
     "SELECT u.id, u.username, u.first_name, u.last_name FROM tenants_membership m"
     " JOIN auth_user u ON u.id = m.user_id"

@@ -156,6 +156,36 @@ def test_cleanup_folds_every_users_rows(world: dict[str, Any]) -> None:
     UnreadCount.objects.all().delete()  # they stood for no rows
 
 
+def test_recount_sets_drifted_counts_right(world: dict[str, Any]) -> None:
+    acme, bo, cy = world["acme"], world["bo"], world["cy"]
+    factories.send(world["ann"], acme, [bo, cy])
+    factories.send(world["ann"], acme, [bo])
+    UnreadCount.objects.filter(user=bo).delete()  # as after a load with the triggers off
+    UnreadCount.objects.create(user=cy, tenant=acme, n=5)
+    assert counts.drift() == [(bo.pk, acme.pk, 2, 0), (cy.pk, acme.pk, 1, 6)]
+    out = StringIO()
+    call_command("cleanup", "--recount", stdout=out)
+    assert "set right the unread counts of 2 users" in out.getvalue()
+    assert counts.drift() == []
+    assert (_unread(bo, acme), _unread(cy, acme)) == (2, 1)
+    assert UnreadCount.objects.filter(user=cy).count() == 3  # the stray row stays, offset
+
+
+def test_after_a_flush_with_no_recipient_rows_no_count_rows_stay(world: dict[str, Any]) -> None:
+    from messaging.apps import counts_after_flush
+
+    factories.send(world["ann"], world["acme"], [world["bo"]])
+    counts_after_flush()  # recipient rows exist: the counts stay
+    assert _unread(world["bo"], world["acme"]) == 1
+    # As flush can leave them on SQLite: the count rows gone first, then the recipients'
+    # deletes written back as negative counts by the triggers.
+    UnreadCount.objects.all().delete()
+    MessageRecipient.objects.all().delete()
+    assert UnreadCount.objects.filter(n__lt=0).exists()
+    counts_after_flush()
+    assert not UnreadCount.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sends_reads_and_folds_neither_wait_on_each_other_nor_drift(
     world: dict[str, Any],

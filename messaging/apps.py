@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -15,7 +13,7 @@ class MessagingConfig(AppConfig):
 
         from harbor_messaging import sqlite_wal, twisted_write
 
-        from . import checks, listeners  # noqa: F401  (checks: registers the system checks)
+        from . import checks, counts, listeners  # noqa: F401  (checks: registers the checks)
 
         # Before any stream listens: the manager that keeps large channels in order.
         listeners.install()
@@ -26,24 +24,4 @@ class MessagingConfig(AppConfig):
         # On SQLite, WAL checkpoints in a thread of the process rather than in a commit.
         connection_created.connect(sqlite_wal.on_connection_created, dispatch_uid="harbor-wal")
         # After `flush` (and every migrate): no recipient rows means no unread counts.
-        post_migrate.connect(counts_after_flush, sender=self, dispatch_uid="harbor-counts")
-
-
-def counts_after_flush(using: str = "default", **kwargs: Any) -> None:
-    """Remove every unread count row when there is no recipient row left.
-
-    ``manage.py flush`` (and the tests' flush after each transactional test) deletes every
-    table's rows in an order of its own; where it deletes the recipient rows after the
-    count rows, SQLite's triggers write the deleted unread rows back as negative counts,
-    which the next users with the same (reset) ids would inherit. With no recipient row
-    every count is 0, so removing them all is right whenever it runs.
-    """
-    from django.db import connections
-
-    from .models import MessageRecipient, UnreadCount
-
-    connection = connections[using]
-    if UnreadCount._meta.db_table not in connection.introspection.table_names():
-        return  # migrated to before the counts
-    if not MessageRecipient.objects.using(using).exists():
-        UnreadCount.objects.using(using).all().delete()
+        post_migrate.connect(counts.clear_if_no_rows, sender=self, dispatch_uid="harbor-counts")

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from harbor_messaging import sql
 
-from .models import UnreadCount
+from .models import MessageRecipient, UnreadCount
 
 # A user's rows are folded into one once a read finds more than this many. A fold is a
 # commit of its own: at 16, one send in ten at 1M messages folded and four processes sent
@@ -25,7 +25,10 @@ from .models import UnreadCount
 # index-only and costs a read microseconds.
 FOLD_AT = 64
 
-TABLE = "messaging_unreadcount"
+TABLE = UnreadCount._meta.db_table
+RECIPIENTS = MessageRecipient._meta.db_table
+# What the triggers count (migration 0007 holds its own copy, as migrations must).
+UNREAD = "read_at IS NULL AND deleted_at IS NULL"
 
 # Plain SQL, the same on SQLite and PostgreSQL, as each send runs it: through the ORM,
 # setting the query up and compiling it cost more than running it. Each row: user_id,
@@ -63,6 +66,22 @@ def counts_for(user_ids: Iterable[int], tenant_id: int) -> dict[int, int]:
     counts, to_fold = read(sql.fetch(counts_sql(ids), [*ids, tenant_id]), ids)
     fold_later(tenant_id, to_fold)
     return counts
+
+
+def counts_by_tenant(user_id: int, tenant_ids: Sequence[int]) -> dict[int, int]:
+    """One user's unread count in each of these tenants, in one query; folds where due."""
+    if not tenant_ids:
+        return {}
+    by_tenant = dict.fromkeys(tenant_ids, 0)
+    for tenant_id, total, rows_summed in sql.fetch(
+        f"SELECT tenant_id, SUM(n), COUNT(*) FROM {TABLE}"
+        f" WHERE user_id = %s AND tenant_id IN ({sql.marks(tenant_ids)}) GROUP BY tenant_id",
+        [user_id, *tenant_ids],
+    ):
+        by_tenant[tenant_id] = int(total)
+        if rows_summed > FOLD_AT:
+            fold_later(tenant_id, [user_id])
+    return by_tenant
 
 
 def fold_later(tenant_id: int, user_ids: list[int]) -> None:
@@ -145,11 +164,10 @@ def fold_all(*, batch: int = 500) -> int:
 def drift() -> list[tuple[int, int, int, int]]:
     """(user_id, tenant_id, unread rows, their UnreadCount sum) wherever the two differ:
     none while the triggers keep the counts, which the tests check after each of theirs."""
-    unread = "read_at IS NULL AND deleted_at IS NULL"
     rows = sql.fetch(
         "SELECT user_id, tenant_id, SUM(c), SUM(k) FROM ("
-        " SELECT user_id, tenant_id, COUNT(*) AS c, 0 AS k FROM messaging_messagerecipient"
-        f" WHERE {unread} GROUP BY user_id, tenant_id"
+        f" SELECT user_id, tenant_id, COUNT(*) AS c, 0 AS k FROM {RECIPIENTS}"
+        f" WHERE {UNREAD} GROUP BY user_id, tenant_id"
         " UNION ALL"
         f" SELECT user_id, tenant_id, 0, SUM(n) FROM {TABLE} GROUP BY user_id, tenant_id"
         ") AS both_sides GROUP BY user_id, tenant_id HAVING SUM(c) <> SUM(k)"
@@ -166,7 +184,7 @@ def recount() -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("LOCK TABLE messaging_messagerecipient IN SHARE MODE")
+                cursor.execute(f"LOCK TABLE {RECIPIENTS} IN SHARE MODE")
         drifted = drift()
         UnreadCount.objects.bulk_create(
             [
@@ -176,3 +194,21 @@ def recount() -> int:
             batch_size=1000,
         )
     return len(drifted)
+
+
+def clear_if_no_rows(using: str = "default", **kwargs: Any) -> None:
+    """Remove every unread count row when there is no recipient row left (post_migrate,
+    which ``flush`` sends: messaging/apps.py).
+
+    ``manage.py flush`` (and the tests' flush after each transactional test) deletes every
+    table's rows in an order of its own; where it deletes the recipient rows after the
+    count rows, SQLite's triggers write the deleted unread rows back as negative counts,
+    which the next users with the same (reset) ids would inherit. With no recipient row
+    every count is 0, so removing them all is right whenever it runs.
+    """
+    from django.db import connections
+
+    if TABLE not in connections[using].introspection.table_names():
+        return  # migrated to before the counts
+    if not MessageRecipient.objects.using(using).exists():
+        UnreadCount.objects.using(using).all().delete()

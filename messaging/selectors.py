@@ -323,19 +323,8 @@ def unread_counts_by_tenant(user: User) -> dict[str, int]:
         slugs[tenant_id] = slug
         if undelivered:
             do_deliver_pending_to(tenant_id, [user.pk])
-    by_tenant = dict.fromkeys(slugs.values(), 0)
-    if not slugs:
-        return by_tenant
-    rows = sql.fetch(
-        f"SELECT tenant_id, SUM(n), COUNT(*) FROM {counts.TABLE}"
-        f" WHERE user_id = %s AND tenant_id IN ({sql.marks(slugs)}) GROUP BY tenant_id",
-        [user.pk, *slugs],
-    )
-    for tenant_id, total, rows_summed in rows:
-        by_tenant[slugs[tenant_id]] = int(total)
-        if rows_summed > counts.FOLD_AT:
-            counts.fold_later(tenant_id, [user.pk])
-    return by_tenant
+    by_id = counts.counts_by_tenant(user.pk, list(slugs))
+    return {slug: by_id.get(tenant_id, 0) for tenant_id, slug in slugs.items()}
 
 
 def stats_for(user: User, tenant: Tenant) -> dict[str, int]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from messaging.rendering import RENDER_VERSION, render_body_html
+from tests.migrations import migrate, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,15 +13,8 @@ BEFORE = [("messaging", "0003_broadcast")]
 AFTER = [("messaging", "0004_stored_body_html_and_recipients")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_existing_messages_get_their_html_and_recipients() -> None:
-    old = _migrate(BEFORE)
+    old = migrate(BEFORE)
     try:
         user_model = old.get_model("auth", "User")
         tenant_model = old.get_model("tenants", "Tenant")
@@ -44,7 +34,7 @@ def test_existing_messages_get_their_html_and_recipients() -> None:
             recipient_model.objects.create(
                 message=message, user=user, tenant=tenant, created_at=message.created_at
             )
-        new = _migrate(AFTER)
+        new = migrate(AFTER)
         migrated = new.get_model("messaging", "Message")
         d = migrated.objects.get(pk=direct.pk)
         w = migrated.objects.get(pk=whole.pk)
@@ -53,6 +43,4 @@ def test_existing_messages_get_their_html_and_recipients() -> None:
         assert d.recipients_shown == [{"id": ann.pk, "name": "ann"}]
         assert w.body_html == "all" and w.recipients_shown is None
     finally:
-        # Leave the schema as the other tests expect it: every migration applied.
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()

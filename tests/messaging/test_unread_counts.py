@@ -15,7 +15,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from harbor_messaging.tenants.models import Tenant
@@ -24,6 +23,7 @@ from messaging import actions, counts
 from messaging.models import MessageRecipient, UnreadCount
 from messaging.selectors import unread_count_for, unread_counts_by_tenant
 from tests import factories
+from tests.migrations import migrate, migrate_to_latest
 from tests.threads import run_together
 
 
@@ -172,17 +172,15 @@ def test_recount_sets_drifted_counts_right(world: dict[str, Any]) -> None:
 
 
 def test_after_a_flush_with_no_recipient_rows_no_count_rows_stay(world: dict[str, Any]) -> None:
-    from messaging.apps import counts_after_flush
-
     factories.send(world["ann"], world["acme"], [world["bo"]])
-    counts_after_flush()  # recipient rows exist: the counts stay
+    counts.clear_if_no_rows()  # recipient rows exist: the counts stay
     assert _unread(world["bo"], world["acme"]) == 1
     # As flush can leave them on SQLite: the count rows gone first, then the recipients'
     # deletes written back as negative counts by the triggers.
     UnreadCount.objects.all().delete()
     MessageRecipient.objects.all().delete()
     assert UnreadCount.objects.filter(n__lt=0).exists()
-    counts_after_flush()
+    counts.clear_if_no_rows()
     assert not UnreadCount.objects.exists()
 
 
@@ -229,13 +227,7 @@ def test_concurrent_sends_reads_and_folds_neither_wait_on_each_other_nor_drift(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_counts_the_unread_rows_there_already() -> None:
-    def migrate(target: str) -> Any:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate([("messaging", target)])
-        return executor.loader.project_state([("messaging", target)]).apps
-
-    old = migrate("0006_deferred_fanout")
+    old = migrate([("messaging", "0006_deferred_fanout")])
     try:
         user_model = old.get_model("auth", "User")
         tenant_model = old.get_model("tenants", "Tenant")
@@ -255,7 +247,7 @@ def test_the_migration_counts_the_unread_rows_there_already() -> None:
                 read_at=read_at,
                 deleted_at=deleted_at,
             )
-        migrate("0007_unread_counts")
+        migrate([("messaging", "0007_unread_counts")])
         assert list(UnreadCount.objects.values_list("user_id", "tenant_id", "n")) == [
             (bo.pk, tenant.pk, 2)
         ]
@@ -263,6 +255,4 @@ def test_the_migration_counts_the_unread_rows_there_already() -> None:
         MessageRecipient.objects.filter(user_id=bo.pk).update(read_at=now)
         assert counts.counts_for([bo.pk], tenant.pk) == {bo.pk: 0}
     finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()
